@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * x86 state embedded in the core's struct kvm and struct kvm_vcpu.
+ * Hardware-specific state (the SVM control block) lives in the backend and
+ * is reached only through struct kvm_x86_ops (x86.h).
+ */
+#ifndef UKVM_X86_KVM_ARCH_H
+#define UKVM_X86_KVM_ARCH_H
+
+#include <linux/spinlock.h>
+#include <asm/fpu/types.h>
+
+#define KVM_ARCH_MAX_VCPUS	256
+#define KVM_ARCH_MAX_VCPU_IDS	1024
+
+/* Indices into kvm_vcpu_arch.regs[], in the hardware's encoding order. */
+enum kvm_reg {
+	VCPU_REGS_RAX, VCPU_REGS_RCX, VCPU_REGS_RDX, VCPU_REGS_RBX,
+	VCPU_REGS_RSP, VCPU_REGS_RBP, VCPU_REGS_RSI, VCPU_REGS_RDI,
+	VCPU_REGS_R8, VCPU_REGS_R9, VCPU_REGS_R10, VCPU_REGS_R11,
+	VCPU_REGS_R12, VCPU_REGS_R13, VCPU_REGS_R14, VCPU_REGS_R15,
+	VCPU_REGS_RIP,
+	NR_VCPU_REGS
+};
+
+/* vCPU request bits (struct kvm_vcpu.requests). */
+enum {
+	KVM_REQ_TLB_FLUSH,	/* guest translations changed: flush ASID */
+};
+
+/* The nested page table root and what protects it. */
+struct kvm_mmu {
+	spinlock_t lock;	/* protects every NPT entry and the root */
+	u64 *root;		/* top-level table (PML4), NULL until the first fault */
+	u64 root_pa;
+};
+
+struct kvm_arch {
+	struct kvm_mmu mmu;
+	u64 tss_addr;
+	u64 identity_map_addr;
+	u32 bsp_vcpu_id;
+};
+
+struct kvm_queued_exception {
+	bool pending;
+	bool has_error_code;
+	u8 vector;
+	u32 error_code;
+};
+
+/* A PIO exit in flight: completed on the next KVM_RUN. */
+struct kvm_pio_request {
+	u16 port;
+	u8 size;
+	u8 in;
+	u32 count;		/* elements in this exit */
+	bool string;
+	bool rep;
+	gpa_t gpa;		/* string I/O: where the elements go / came from */
+};
+
+/* An MMIO exit in flight. */
+struct kvm_mmio_request {
+	gpa_t gpa;
+	u8 len;
+	bool write;
+	u8 data[8];
+};
+
+struct kvm_cpuid_entry2;
+struct kvm_vcpu;
+
+struct kvm_vcpu_arch {
+	unsigned long regs[NR_VCPU_REGS];
+	u64 cr2;
+	u64 cr8;
+	u64 apic_base;
+	u64 xcr0;
+
+	/* Where to resume after a userspace exit, and the saved request. */
+	int (*complete_userspace_io)(struct kvm_vcpu *vcpu);
+	u64 pio_next_rip;
+	u64 pio_rip;
+	struct kvm_pio_request pio;
+	struct kvm_mmio_request mmio;
+
+	struct kvm_queued_exception exception;
+
+	struct kvm_cpuid_entry2 *cpuid_entries;
+	int cpuid_nent;
+
+	u64 tsc_offset;
+	u64 tsc_aux;
+	u64 misc_enable;
+	u64 tsc_adjust;
+	u64 mtrr_deftype;
+	u64 mtrr_fixed[11];
+	u64 mtrr_var[16];	/* base/mask pairs, 8 ranges */
+
+	u64 db[4];		/* guest DR0-3 */
+	u64 dr6;
+	u64 dr7;
+
+	struct fpu_guest guest_fpu;
+
+	void *backend;		/* hardware-specific vCPU state */
+};
+
+#endif /* UKVM_X86_KVM_ARCH_H */

@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Model-specific registers: the ones a guest may read and write, the index
+ * lists, KVM_GET/SET_MSRS and the RDMSR/WRMSR exits.
+ */
+#include <linux/uaccess.h>
+#include <linux/slab.h>
+#include <asm/msr.h>
+#include <asm/tsc.h>
+
+#include "x86.h"
+
+/* Entries per KVM_GET/SET_MSRS call (upstream's MAX_IO_MSRS). */
+#define KVM_MAX_MSRS_IOCTL	256
+
+/* MTRRs (SDM vol 3, 11.11): 8 variable ranges, fixed ranges, WC. */
+#define MSR_MTRR_VAR_FIRST	0x200
+#define MSR_MTRR_VAR_LAST	0x20f
+#define MTRR_CAP_VALUE		(BIT(10) | BIT(8) | 8)
+#define MTRR_DEFTYPE_VALID	(0xffULL | BIT(10) | BIT(11))
+/* Default value of IA32_MISC_ENABLE: BTS and PEBS unavailable. */
+#define MISC_ENABLE_DEFAULT	(MSR_IA32_MISC_ENABLE_BTS_UNAVAIL |	\
+				 MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL)
+/* The microcode revision KVM reports to guests. */
+#define UCODE_REV_DEFAULT	0x100000000ULL
+#define APIC_DEFAULT_BASE	0xfee00000ULL
+
+static const u32 msrs_to_save[] = {
+	MSR_EFER, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK,
+	MSR_KERNEL_GS_BASE, MSR_FS_BASE, MSR_GS_BASE,
+	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+	MSR_IA32_CR_PAT, MSR_IA32_TSC, MSR_IA32_TSC_ADJUST, MSR_TSC_AUX,
+	MSR_IA32_MISC_ENABLE, MSR_IA32_APICBASE, MSR_MTRRcap,
+	MSR_MTRRdefType, MSR_MTRRfix64K_00000, MSR_MTRRfix16K_80000,
+	MSR_MTRRfix16K_A0000, MSR_MTRRfix4K_C0000, MSR_MTRRfix4K_C8000,
+	MSR_MTRRfix4K_D0000, MSR_MTRRfix4K_D8000, MSR_MTRRfix4K_E0000,
+	MSR_MTRRfix4K_E8000, MSR_MTRRfix4K_F0000, MSR_MTRRfix4K_F8000,
+	0x200, 0x201, 0x202, 0x203, 0x204, 0x205, 0x206, 0x207,
+	0x208, 0x209, 0x20a, 0x20b, 0x20c, 0x20d, 0x20e, 0x20f,
+};
+
+static const u32 feature_msrs[] = {
+	MSR_IA32_ARCH_CAPABILITIES, MSR_IA32_UCODE_REV,
+};
+
+static const u32 mtrr_fixed_msrs[] = {
+	MSR_MTRRfix64K_00000, MSR_MTRRfix16K_80000, MSR_MTRRfix16K_A0000,
+	MSR_MTRRfix4K_C0000, MSR_MTRRfix4K_C8000, MSR_MTRRfix4K_D0000,
+	MSR_MTRRfix4K_D8000, MSR_MTRRfix4K_E0000, MSR_MTRRfix4K_E8000,
+	MSR_MTRRfix4K_F0000, MSR_MTRRfix4K_F8000,
+};
+
+long kvm_dev_ioctl_get_msr_index_list(struct kvm_msr_list __user *argp,
+				      bool features)
+{
+	const u32 *list = features ? feature_msrs : msrs_to_save;
+	u32 n = features ? ARRAY_SIZE(feature_msrs) : ARRAY_SIZE(msrs_to_save);
+	struct kvm_msr_list hdr;
+
+	u32 room;
+
+	if (copy_from_user(&hdr, argp, sizeof(hdr)))
+		return -EFAULT;
+	room = hdr.nmsrs;
+	hdr.nmsrs = n;
+	if (copy_to_user(argp, &hdr, sizeof(hdr)))
+		return -EFAULT;
+	if (room < n)
+		return -E2BIG;
+	if (copy_to_user(argp->indices, list, n * sizeof(u32)))
+		return -EFAULT;
+	return 0;
+}
+
+static int kvm_get_feature_msr(u32 index, u64 *data)
+{
+	switch (index) {
+	case MSR_IA32_ARCH_CAPABILITIES:
+		*data = 0;
+		return 0;
+	case MSR_IA32_UCODE_REV:
+		*data = UCODE_REV_DEFAULT;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static bool is_noncanonical(u64 addr)
+{
+	/* 48-bit virtual addresses (no LA57 offered). */
+	return (u64)((s64)(addr << 16) >> 16) != addr;
+}
+
+static bool valid_memtype(u8 t)
+{
+	/* UC, WC, WT, WP, WB (SDM vol 3, table 11-8); 7 is UC- for PAT only. */
+	return t == 0 || t == 1 || t == 4 || t == 5 || t == 6;
+}
+
+static bool valid_pat(u64 pat)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 t = pat >> (i * 8);
+
+		if (!valid_memtype(t) && t != 7)
+			return false;
+	}
+	return true;
+}
+
+static bool valid_mtrr_types(u64 val)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		if (!valid_memtype(val >> (i * 8)))
+			return false;
+	return true;
+}
+
+static u64 *mtrr_slot(struct kvm_vcpu *vcpu, u32 index)
+{
+	int i;
+
+	if (index >= MSR_MTRR_VAR_FIRST && index <= MSR_MTRR_VAR_LAST)
+		return &vcpu->arch.mtrr_var[index - MSR_MTRR_VAR_FIRST];
+	for (i = 0; i < ARRAY_SIZE(mtrr_fixed_msrs); i++)
+		if (mtrr_fixed_msrs[i] == index)
+			return &vcpu->arch.mtrr_fixed[i];
+	if (index == MSR_MTRRdefType)
+		return &vcpu->arch.mtrr_deftype;
+	return NULL;
+}
+
+static bool guest_has_rdtscp(struct kvm_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e = kvm_find_cpuid_entry(vcpu, 0x80000001, 0);
+
+	/* CPUID 0x8000_0001 EDX[27]: RDTSCP. */
+	return e && (e->edx & BIT(27));
+}
+
+/* Returns 0 on success, 1 when the access must fail (#GP for the guest). */
+int kvm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data, bool host)
+{
+	u64 *mtrr;
+
+	if (!kvm_x86_ops->get_msr(vcpu, index, data))
+		return 0;
+
+	switch (index) {
+	case MSR_EFER:
+		*data = kvm_x86_ops->get_efer(vcpu);
+		return 0;
+	case MSR_IA32_TSC:
+		*data = rdtsc() + vcpu->arch.tsc_offset;
+		return 0;
+	case MSR_IA32_TSC_ADJUST:
+		*data = vcpu->arch.tsc_adjust;
+		return 0;
+	case MSR_TSC_AUX:
+		if (!host && !guest_has_rdtscp(vcpu))
+			return 1;
+		*data = vcpu->arch.tsc_aux;
+		return 0;
+	case MSR_IA32_MISC_ENABLE:
+		*data = vcpu->arch.misc_enable;
+		return 0;
+	case MSR_IA32_APICBASE:
+		*data = vcpu->arch.apic_base;
+		return 0;
+	case MSR_MTRRcap:
+		*data = MTRR_CAP_VALUE;
+		return 0;
+	case MSR_IA32_UCODE_REV:
+		*data = UCODE_REV_DEFAULT;
+		return 0;
+	}
+	mtrr = mtrr_slot(vcpu, index);
+	if (mtrr) {
+		*data = *mtrr;
+		return 0;
+	}
+	return 1;
+}
+
+static int kvm_set_tsc(struct kvm_vcpu *vcpu, u64 data, bool host)
+{
+	u64 now = rdtsc() + vcpu->arch.tsc_offset;
+
+	/* A guest write moves TSC_ADJUST along (SDM vol 3, 17.17.3). */
+	if (!host)
+		vcpu->arch.tsc_adjust += data - now;
+	vcpu->arch.tsc_offset = data - rdtsc();
+	return 0;
+}
+
+static int kvm_set_mtrr(struct kvm_vcpu *vcpu, u32 index, u64 data)
+{
+	u64 *slot = mtrr_slot(vcpu, index);
+
+	if (!slot)
+		return 1;
+	if (index == MSR_MTRRdefType) {
+		if ((data & ~MTRR_DEFTYPE_VALID) || !valid_memtype(data & 0xff))
+			return 1;
+	} else if (index >= MSR_MTRR_VAR_FIRST && index <= MSR_MTRR_VAR_LAST) {
+		/* Even MSRs are bases (type in 7:0), odd ones masks. */
+		if (!(index & 1) && !valid_memtype(data & 0xff))
+			return 1;
+		if ((data >> host_maxphyaddr) || (data & 0x700))
+			return 1;
+	} else if (!valid_mtrr_types(data)) {
+		return 1;
+	}
+	*slot = data;
+	return 0;
+}
+
+static int kvm_set_canonical_msr(struct kvm_vcpu *vcpu, u32 index, u64 data)
+{
+	if (is_noncanonical(data))
+		return 1;
+	return kvm_x86_ops->set_msr(vcpu, index, data) ? 1 : 0;
+}
+
+int kvm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data, bool host)
+{
+	switch (index) {
+	case MSR_EFER:
+		return kvm_set_efer(vcpu, data, host);
+	case MSR_FS_BASE:
+	case MSR_GS_BASE:
+	case MSR_KERNEL_GS_BASE:
+	case MSR_LSTAR:
+	case MSR_CSTAR:
+	case MSR_IA32_SYSENTER_ESP:
+	case MSR_IA32_SYSENTER_EIP:
+		return kvm_set_canonical_msr(vcpu, index, data);
+	case MSR_STAR:
+	case MSR_IA32_SYSENTER_CS:
+		return kvm_x86_ops->set_msr(vcpu, index, data) ? 1 : 0;
+	case MSR_SYSCALL_MASK:
+		if (data >> 32)
+			return 1;
+		return kvm_x86_ops->set_msr(vcpu, index, data) ? 1 : 0;
+	case MSR_IA32_CR_PAT:
+		if (!valid_pat(data))
+			return 1;
+		return kvm_x86_ops->set_msr(vcpu, index, data) ? 1 : 0;
+	case MSR_IA32_TSC:
+		return kvm_set_tsc(vcpu, data, host);
+	case MSR_IA32_TSC_ADJUST:
+		vcpu->arch.tsc_offset += data - vcpu->arch.tsc_adjust;
+		vcpu->arch.tsc_adjust = data;
+		return 0;
+	case MSR_TSC_AUX:
+		if ((!host && !guest_has_rdtscp(vcpu)) || (data >> 32))
+			return 1;
+		vcpu->arch.tsc_aux = data;
+		return 0;
+	case MSR_IA32_MISC_ENABLE:
+		vcpu->arch.misc_enable = data;
+		return 0;
+	case MSR_IA32_APICBASE:
+		/* Reserved: bits 0-7, 9, 10 and above MAXPHYADDR. */
+		if ((data & 0x6ff) || (data >> host_maxphyaddr))
+			return 1;
+		vcpu->arch.apic_base = data;
+		return 0;
+	case MSR_IA32_UCODE_REV:
+		return host ? 0 : 1;
+	default:
+		return kvm_set_mtrr(vcpu, index, data);
+	}
+}
+
+void kvm_msr_vcpu_reset(struct kvm_vcpu *vcpu)
+{
+	vcpu->arch.misc_enable = MISC_ENABLE_DEFAULT;
+	vcpu->arch.apic_base = APIC_DEFAULT_BASE | MSR_IA32_APICBASE_ENABLE;
+	if (vcpu->vcpu_id == vcpu->kvm->arch.bsp_vcpu_id)
+		vcpu->arch.apic_base |= MSR_IA32_APICBASE_BSP;
+	vcpu->arch.tsc_offset = -rdtsc();
+}
+
+long kvm_dev_ioctl_get_feature_msrs(struct kvm_msrs __user *argp)
+{
+	struct kvm_msrs hdr;
+	struct kvm_msr_entry e;
+	u32 i;
+
+	if (copy_from_user(&hdr, argp, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.nmsrs >= KVM_MAX_MSRS_IOCTL)
+		return -E2BIG;
+	for (i = 0; i < hdr.nmsrs; i++) {
+		if (copy_from_user(&e, &argp->entries[i], sizeof(e)))
+			return -EFAULT;
+		if (kvm_get_feature_msr(e.index, &e.data))
+			break;
+		if (copy_to_user(&argp->entries[i], &e, sizeof(e)))
+			return -EFAULT;
+	}
+	return i;
+}
+
+/* Process entries in order, stop at the first failure, return the count. */
+long kvm_vcpu_ioctl_msrs(struct kvm_vcpu *vcpu, struct kvm_msrs __user *argp,
+			 bool set)
+{
+	struct kvm_msr_entry e;
+	struct kvm_msrs hdr;
+	u32 i;
+
+	if (copy_from_user(&hdr, argp, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.nmsrs >= KVM_MAX_MSRS_IOCTL)
+		return -E2BIG;
+	for (i = 0; i < hdr.nmsrs; i++) {
+		if (copy_from_user(&e, &argp->entries[i], sizeof(e)))
+			return -EFAULT;
+		if (set) {
+			if (kvm_set_msr(vcpu, e.index, e.data, true))
+				break;
+			continue;
+		}
+		if (kvm_get_msr(vcpu, e.index, &e.data, true))
+			break;
+		if (copy_to_user(&argp->entries[i].data, &e.data,
+				 sizeof(e.data)))
+			return -EFAULT;
+	}
+	return i;
+}
+
+int kvm_emulate_rdmsr(struct kvm_vcpu *vcpu)
+{
+	u32 index = kvm_reg_read(vcpu, VCPU_REGS_RCX);
+	u64 data;
+
+	if (kvm_get_msr(vcpu, index, &data, false)) {
+		kvm_queue_exception_e(vcpu, GP_VECTOR, 0);
+		return 1;
+	}
+	kvm_reg_write(vcpu, VCPU_REGS_RAX, (u32)data);
+	kvm_reg_write(vcpu, VCPU_REGS_RDX, data >> 32);
+	return 0;
+}
+
+int kvm_emulate_wrmsr(struct kvm_vcpu *vcpu)
+{
+	u32 index = kvm_reg_read(vcpu, VCPU_REGS_RCX);
+	u64 data = (u32)kvm_reg_read(vcpu, VCPU_REGS_RAX) |
+		   ((u64)(u32)kvm_reg_read(vcpu, VCPU_REGS_RDX) << 32);
+
+	if (kvm_set_msr(vcpu, index, data, false)) {
+		kvm_queue_exception_e(vcpu, GP_VECTOR, 0);
+		return 1;
+	}
+	return 0;
+}

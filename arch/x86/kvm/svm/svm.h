@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The SVM backend's private state.  Only svm/ includes this.
+ */
+#ifndef UKVM_SVM_H
+#define UKVM_SVM_H
+
+#include "x86.h"
+#include "vmcb.h"
+
+struct vcpu_svm {
+	struct kvm_vcpu *vcpu;
+	struct vmcb *vmcb;
+	u64 vmcb_pa;
+	void *msrpm;
+	u64 msrpm_pa;
+	int asid_cpu;			/* CPU our ASID belongs to, or -1 */
+	u64 asid_generation;
+	bool guest_debugregs;		/* DR0-3 are the guest's while it runs */
+};
+
+static inline struct vcpu_svm *to_svm(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.backend;
+}
+
+/* Exit handling (svm_exit.c). */
+int svm_handle_exit(struct kvm_vcpu *vcpu);
+void svm_inject_exception(struct kvm_vcpu *vcpu,
+			  const struct kvm_queued_exception *ex);
+
+/* State shared with svm_exit.c (svm.c). */
+extern bool svm_nrips;
+void svm_set_intercept_dr(struct vcpu_svm *svm, bool on);
+void svm_init_vmcb(struct vcpu_svm *svm);
+
+void __svm_vcpu_run(unsigned long vmcb_pa, unsigned long *regs,
+		    unsigned long host_save_pa);
+
+#endif /* UKVM_SVM_H */

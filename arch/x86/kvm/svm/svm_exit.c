@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * SVM exit handling: one table indexed by exit code, each row a short
+ * handler returning EXIT_RESUME, EXIT_USER or a negative errno.
+ */
+#include <asm/processor-flags.h>
+
+#include "svm.h"
+
+/* KVM's "no such hypercall" (include/uapi/linux/kvm_para.h: KVM_ENOSYS). */
+#define KVM_HC_ENOSYS		1000
+
+/* Instruction lengths for exits without next-RIP save (no prefixes). */
+#define LEN_CPUID		2	/* 0f a2 */
+#define LEN_HLT			1	/* f4 */
+#define LEN_RDMSR		2	/* 0f 32 / 0f 30 */
+#define LEN_VMMCALL		3	/* 0f 01 d9 */
+#define LEN_INVD		2	/* 0f 08 / 0f 09 */
+#define LEN_MWAIT		3	/* 0f 01 c8 / c9 */
+#define LEN_XSETBV		3	/* 0f 01 d1 */
+
+/* Next RIP: from the hardware when it saves it, else from the length. */
+static unsigned long svm_next_rip(struct kvm_vcpu *vcpu, int len)
+{
+	struct vcpu_svm *svm = to_svm(vcpu);
+
+	if (svm_nrips && svm->vmcb->control.next_rip)
+		return svm->vmcb->control.next_rip;
+	return kvm_rip_read(vcpu) + len;
+}
+
+static int svm_skip(struct kvm_vcpu *vcpu, int len)
+{
+	return kvm_skip_instruction(vcpu, svm_next_rip(vcpu, len));
+}
+
+static int handle_host_event(struct kvm_vcpu *vcpu)
+{
+	/* INTR/NMI/SMI/INIT: the host takes it once interrupts are on. */
+	return EXIT_RESUME;
+}
+
+static int handle_ud(struct kvm_vcpu *vcpu)
+{
+	kvm_queue_exception(vcpu, UD_VECTOR);
+	return EXIT_RESUME;
+}
+
+static int handle_gp(struct kvm_vcpu *vcpu)
+{
+	kvm_queue_exception_e(vcpu, GP_VECTOR, 0);
+	return EXIT_RESUME;
+}
+
+/* #DB and #AC are intercepted only so a guest cannot hang the host
+ * (the "benign exception" loops); hand them straight back.
+ */
+static int handle_db(struct kvm_vcpu *vcpu)
+{
+	kvm_queue_exception(vcpu, DB_VECTOR);
+	return EXIT_RESUME;
+}
+
+static int handle_ac(struct kvm_vcpu *vcpu)
+{
+	kvm_queue_exception_e(vcpu, AC_VECTOR, 0);
+	return EXIT_RESUME;
+}
+
+/* First DR access: from now on DR0-3 are switched on every entry. */
+static int handle_dr_access(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_svm *svm = to_svm(vcpu);
+
+	svm->guest_debugregs = true;
+	svm_set_intercept_dr(svm, false);
+	return EXIT_RESUME;
+}
+
+static int handle_cpuid(struct kvm_vcpu *vcpu)
+{
+	kvm_emulate_cpuid(vcpu);
+	return svm_skip(vcpu, LEN_CPUID);
+}
+
+static int handle_hlt(struct kvm_vcpu *vcpu)
+{
+	int r = svm_skip(vcpu, LEN_HLT);
+
+	return r == EXIT_RESUME ? kvm_emulate_halt(vcpu) : r;
+}
+
+static int handle_msr(struct kvm_vcpu *vcpu)
+{
+	int r;
+
+	if (to_svm(vcpu)->vmcb->control.exit_info_1)
+		r = kvm_emulate_wrmsr(vcpu);
+	else
+		r = kvm_emulate_rdmsr(vcpu);
+	/* A faulting access injected #GP and must not be skipped. */
+	if (r)
+		return EXIT_RESUME;
+	return svm_skip(vcpu, LEN_RDMSR);
+}
+
+static int handle_vmmcall(struct kvm_vcpu *vcpu)
+{
+	/* No paravirtual hypercall is offered yet. */
+	kvm_reg_write(vcpu, VCPU_REGS_RAX, (unsigned long)-KVM_HC_ENOSYS);
+	return svm_skip(vcpu, LEN_VMMCALL);
+}
+
+static int handle_nop_insn(struct kvm_vcpu *vcpu)
+{
+	u64 code = to_svm(vcpu)->vmcb->control.exit_code;
+
+	/* INVD/WBINVD: caches are coherent for the guest; MWAIT: a NOP. */
+	if (code == SVM_EXIT_MONITOR || code == SVM_EXIT_MWAIT)
+		return svm_skip(vcpu, LEN_MWAIT);
+	return svm_skip(vcpu, LEN_INVD);
+}
+
+static int handle_xsetbv(struct kvm_vcpu *vcpu)
+{
+	if (kvm_emulate_xsetbv(vcpu))
+		return EXIT_RESUME;
+	return svm_skip(vcpu, LEN_XSETBV);
+}
+
+static int handle_ioio(struct kvm_vcpu *vcpu)
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+	u32 info = c->exit_info_1;
+	struct kvm_pio_exit io = {
+		.port = info >> SVM_IOIO_PORT_SHIFT,
+		.in = info & SVM_IOIO_TYPE_IN,
+		.string = info & SVM_IOIO_STR,
+		.rep = info & SVM_IOIO_REP,
+		/* One-hot fields: 1, 2, 4 bytes and 16, 32, 64 bits. */
+		.size = (info & SVM_IOIO_SIZE_MASK) >> SVM_IOIO_SIZE_SHIFT,
+		.addr_size = ((info & SVM_IOIO_ASIZE_MASK) >>
+			      SVM_IOIO_ASIZE_SHIFT) << 1,
+		/* APM vol 2, 15.10.2: EXITINFO2 is the next instruction. */
+		.next_rip = c->exit_info_2,
+	};
+
+	return kvm_handle_pio(vcpu, &io);
+}
+
+static int handle_npf(struct kvm_vcpu *vcpu)
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+
+	return kvm_mmu_page_fault(vcpu, c->exit_info_2, c->exit_info_1);
+}
+
+/* The VMCB is undefined after a shutdown intercept (APM vol 2, 15.9). */
+static int handle_shutdown(struct kvm_vcpu *vcpu)
+{
+	svm_init_vmcb(to_svm(vcpu));
+	return kvm_emulate_shutdown(vcpu);
+}
+
+static int handle_task_switch(struct kvm_vcpu *vcpu)
+{
+	return kvm_emulation_failure(vcpu);
+}
+
+typedef int (*svm_exit_handler)(struct kvm_vcpu *vcpu);
+
+static const svm_exit_handler svm_exit_handlers[SVM_EXIT_NR_CODES] = {
+	[SVM_EXIT_READ_DR0 ... SVM_EXIT_WRITE_DR0 + 15]	= handle_dr_access,
+	[SVM_EXIT_EXCP_BASE + DB_VECTOR]	= handle_db,
+	[SVM_EXIT_EXCP_BASE + AC_VECTOR]	= handle_ac,
+	[SVM_EXIT_INTR]				= handle_host_event,
+	[SVM_EXIT_NMI]				= handle_host_event,
+	[SVM_EXIT_SMI]				= handle_host_event,
+	[SVM_EXIT_INIT]				= handle_host_event,
+	[SVM_EXIT_RDPMC]			= handle_gp,
+	[SVM_EXIT_CPUID]			= handle_cpuid,
+	[SVM_EXIT_RSM]				= handle_ud,
+	[SVM_EXIT_INVD]				= handle_nop_insn,
+	[SVM_EXIT_HLT]				= handle_hlt,
+	[SVM_EXIT_INVLPGA]			= handle_ud,
+	[SVM_EXIT_IOIO]				= handle_ioio,
+	[SVM_EXIT_MSR]				= handle_msr,
+	[SVM_EXIT_TASK_SWITCH]			= handle_task_switch,
+	[SVM_EXIT_SHUTDOWN]			= handle_shutdown,
+	/* Nested SVM is not offered: its instructions are #UD. */
+	[SVM_EXIT_VMRUN]			= handle_ud,
+	[SVM_EXIT_VMMCALL]			= handle_vmmcall,
+	[SVM_EXIT_VMLOAD]			= handle_ud,
+	[SVM_EXIT_VMSAVE]			= handle_ud,
+	[SVM_EXIT_STGI]				= handle_ud,
+	[SVM_EXIT_CLGI]				= handle_ud,
+	[SVM_EXIT_SKINIT]			= handle_ud,
+	[SVM_EXIT_WBINVD]			= handle_nop_insn,
+	[SVM_EXIT_MONITOR]			= handle_nop_insn,
+	[SVM_EXIT_MWAIT]			= handle_nop_insn,
+	[SVM_EXIT_XSETBV]			= handle_xsetbv,
+	[SVM_EXIT_RDPRU]			= handle_ud,
+};
+
+/*
+ * An exit that interrupted the delivery of an event (APM vol 2, 15.7.2:
+ * EXITINTINFO) must deliver it again.  Software interrupts and INT3/INTO
+ * are left out: RIP still points at the instruction, which re-executes.
+ */
+static void svm_reinject_event(struct vcpu_svm *svm)
+{
+	struct vmcb_control_area *c = &svm->vmcb->control;
+	u64 info = c->exit_int_info;
+	u64 type = info & SVM_EVTINJ_TYPE_MASK;
+	u8 vector = info & SVM_EVTINJ_VEC_MASK;
+
+	if (!(info & SVM_EVTINJ_VALID))
+		return;
+	if (type == SVM_EVTINJ_TYPE_SOFT)
+		return;
+	if (type == SVM_EVTINJ_TYPE_EXEPT &&
+	    (vector == BP_VECTOR || vector == OF_VECTOR))
+		return;
+	c->event_inj = info;
+}
+
+int svm_handle_exit(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_svm *svm = to_svm(vcpu);
+	u64 code = svm->vmcb->control.exit_code;
+
+	if (code == SVM_EXIT_ERR)
+		return kvm_exit_fail_entry(vcpu, code);
+
+	svm_reinject_event(svm);
+
+	if (code == SVM_EXIT_NPF)
+		return handle_npf(vcpu);
+	if (code < SVM_EXIT_NR_CODES && svm_exit_handlers[code])
+		return svm_exit_handlers[code](vcpu);
+	return kvm_exit_unexpected(vcpu, code);
+}
+
+void svm_inject_exception(struct kvm_vcpu *vcpu,
+			  const struct kvm_queued_exception *ex)
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+
+	c->event_inj = ex->vector | SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_EXEPT;
+	if (ex->has_error_code)
+		c->event_inj |= SVM_EVTINJ_VALID_ERR |
+				((u64)ex->error_code << 32);
+}

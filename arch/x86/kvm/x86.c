@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The x86 core: module bring-up, capabilities, the VM and vCPU ioctls that
+ * are x86 but not hardware specific, and the run loop.
+ */
+#define pr_fmt(fmt) "ukvm: " fmt
+
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/uaccess.h>
+#include <asm/fpu/api.h>
+#include <asm/fpu/xcr.h>
+#include <asm/msr.h>
+#include <asm/processor.h>
+#include <asm/tsc.h>
+
+#include "x86.h"
+
+const struct kvm_x86_ops *kvm_x86_ops;
+u64 host_efer;
+u64 host_xcr0;
+u64 kvm_supported_xcr0;
+u8 host_maxphyaddr;
+
+/* XCR0 features a guest may enable: the ones whose state needs no help. */
+#define KVM_XCR0_CANDIDATES (XFEATURE_MASK_FP | XFEATURE_MASK_SSE |	\
+			     XFEATURE_MASK_YMM | XFEATURE_MASK_OPMASK |	\
+			     XFEATURE_MASK_ZMM_Hi256 | XFEATURE_MASK_Hi16_ZMM)
+
+int kvm_arch_init(void)
+{
+	int r;
+
+	kvm_x86_ops = &svm_x86_ops;
+	r = kvm_x86_ops->hardware_setup();
+	if (r)
+		return r;
+
+	rdmsrl(MSR_EFER, host_efer);
+	if (boot_cpu_has(X86_FEATURE_XSAVE))
+		host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+	kvm_supported_xcr0 = host_xcr0 & KVM_XCR0_CANDIDATES;
+	host_maxphyaddr = boot_cpu_data.x86_phys_bits;
+	kvm_cpuid_init();
+	pr_info("SVM enabled on %u CPUs (next-RIP save: %s)\n",
+		num_online_cpus(), kvm_x86_ops->has_nrips() ? "yes" : "no");
+	return 0;
+}
+
+void kvm_arch_exit(void)
+{
+	kvm_cpuid_exit();
+	kvm_x86_ops->hardware_unsetup();
+}
+
+long kvm_arch_check_extension(struct kvm *kvm, long ext)
+{
+	switch (ext) {
+	case KVM_CAP_HLT:
+	case KVM_CAP_SET_TSS_ADDR:
+	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
+	case KVM_CAP_EXT_CPUID:
+	case KVM_CAP_READONLY_MEM:
+	case KVM_CAP_GET_TSC_KHZ:
+	case KVM_CAP_GET_MSR_FEATURES:
+	case KVM_CAP_XSAVE:
+	case KVM_CAP_XCRS:
+	case KVM_CAP_DEBUGREGS:
+	case KVM_CAP_VCPU_EVENTS:
+	case KVM_CAP_MP_STATE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+long kvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
+{
+	void __user *argp = (void __user *)arg;
+
+	switch (ioctl) {
+	case KVM_GET_SUPPORTED_CPUID:
+		return kvm_dev_ioctl_get_supported_cpuid(argp);
+	case KVM_GET_MSR_INDEX_LIST:
+		return kvm_dev_ioctl_get_msr_index_list(argp, false);
+	case KVM_GET_MSR_FEATURE_INDEX_LIST:
+		return kvm_dev_ioctl_get_msr_index_list(argp, true);
+	case KVM_GET_MSRS:
+		return kvm_dev_ioctl_get_feature_msrs(argp);
+	default:
+		return -EINVAL;
+	}
+}
+
+/* ---- the VM ---------------------------------------------------------- */
+
+int kvm_arch_init_vm(struct kvm *kvm, unsigned long type)
+{
+	if (type)
+		return -EINVAL;
+	return kvm_mmu_init_vm(kvm);
+}
+
+void kvm_arch_destroy_vm(struct kvm *kvm)
+{
+	kvm_mmu_destroy_vm(kvm);
+}
+
+int kvm_arch_prepare_memory_region(struct kvm *kvm,
+				   const struct kvm_memory_slot *new)
+{
+	if (new->base_gfn + new->npages - 1 > kvm_mmu_max_gfn())
+		return -EINVAL;
+	return 0;
+}
+
+void kvm_arch_flush_memslot(struct kvm *kvm, const struct kvm_memory_slot *old)
+{
+	kvm_mmu_zap_range(kvm, old->base_gfn, old->npages);
+}
+
+long kvm_arch_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg)
+{
+	switch (ioctl) {
+	case KVM_SET_TSS_ADDR:
+		/* Only VMX needs the TSS for real mode; remember it anyway. */
+		if (arg > 0xffffffffUL - 3 * PAGE_SIZE)
+			return -EINVAL;
+		kvm->arch.tss_addr = arg;
+		return 0;
+	case KVM_SET_IDENTITY_MAP_ADDR: {
+		u64 addr;
+
+		if (copy_from_user(&addr, (void __user *)arg, sizeof(addr)))
+			return -EFAULT;
+		mutex_lock(&kvm->lock);
+		if (kvm->created_vcpus) {
+			mutex_unlock(&kvm->lock);
+			return -EINVAL;
+		}
+		kvm->arch.identity_map_addr = addr;
+		mutex_unlock(&kvm->lock);
+		return 0;
+	}
+	default:
+		return -ENOTTY;
+	}
+}
+
+/* ---- vCPUs ----------------------------------------------------------- */
+
+int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
+{
+	int r;
+
+	if (!fpu_alloc_guest_fpstate(&vcpu->arch.guest_fpu))
+		return -ENOMEM;
+	r = kvm_x86_ops->vcpu_create(vcpu);
+	if (r) {
+		fpu_free_guest_fpstate(&vcpu->arch.guest_fpu);
+		return r;
+	}
+	kvm_vcpu_reset_state(vcpu);
+	kvm_msr_vcpu_reset(vcpu);
+	return 0;
+}
+
+void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
+{
+	kvm_x86_ops->vcpu_free(vcpu);
+	fpu_free_guest_fpstate(&vcpu->arch.guest_fpu);
+	kfree(vcpu->arch.cpuid_entries);
+}
+
+long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
+			 unsigned long arg)
+{
+	void __user *argp = (void __user *)arg;
+
+	switch (ioctl) {
+	case KVM_SET_CPUID2:
+		return kvm_vcpu_ioctl_set_cpuid2(vcpu, argp);
+	case KVM_GET_CPUID2:
+		return kvm_vcpu_ioctl_get_cpuid2(vcpu, argp);
+	case KVM_GET_MSRS:
+		return kvm_vcpu_ioctl_msrs(vcpu, argp, false);
+	case KVM_SET_MSRS:
+		return kvm_vcpu_ioctl_msrs(vcpu, argp, true);
+	case KVM_GET_TSC_KHZ:
+		return tsc_khz;
+	default:
+		return kvm_arch_vcpu_state_ioctl(vcpu, ioctl, argp);
+	}
+}
+
+/* ---- exceptions and exits -------------------------------------------- */
+
+static bool exception_is_contributory(u8 vector)
+{
+	return vector == DE_VECTOR || vector == TS_VECTOR ||
+	       vector == NP_VECTOR || vector == SS_VECTOR ||
+	       vector == GP_VECTOR;
+}
+
+/* Queue an exception; a second one merges per SDM vol 3, table 6-5. */
+static void kvm_queue_exception_common(struct kvm_vcpu *vcpu, u8 vector,
+				       bool has_error, u32 error_code)
+{
+	struct kvm_queued_exception *ex = &vcpu->arch.exception;
+
+	if (ex->pending) {
+		u8 prev = ex->vector;
+
+		if (prev == DF_VECTOR) {
+			/* Triple fault: handled as a shutdown before entry. */
+			ex->vector = DF_VECTOR;
+			ex->error_code = ~0U;
+			return;
+		}
+		if ((exception_is_contributory(prev) &&
+		     exception_is_contributory(vector)) ||
+		    (prev == PF_VECTOR && (vector == PF_VECTOR ||
+					   exception_is_contributory(vector)))) {
+			vector = DF_VECTOR;
+			has_error = true;
+			error_code = 0;
+		}
+	}
+	ex->pending = true;
+	ex->vector = vector;
+	ex->has_error_code = has_error;
+	ex->error_code = error_code;
+}
+
+void kvm_queue_exception(struct kvm_vcpu *vcpu, u8 vector)
+{
+	kvm_queue_exception_common(vcpu, vector, false, 0);
+}
+
+void kvm_queue_exception_e(struct kvm_vcpu *vcpu, u8 vector, u32 error_code)
+{
+	kvm_queue_exception_common(vcpu, vector, true, error_code);
+}
+
+int kvm_is_long_mode(struct kvm_vcpu *vcpu)
+{
+	return !!(kvm_x86_ops->get_efer(vcpu) & EFER_LMA);
+}
+
+int kvm_skip_instruction(struct kvm_vcpu *vcpu, unsigned long next_rip)
+{
+	if (!kvm_is_long_mode(vcpu))
+		next_rip = (u32)next_rip;
+	kvm_rip_write(vcpu, next_rip);
+	kvm_x86_ops->set_interrupt_shadow(vcpu, 0);
+	return EXIT_RESUME;
+}
+
+int kvm_emulate_halt(struct kvm_vcpu *vcpu)
+{
+	/* No in-kernel irqchip: userspace decides when the vCPU wakes. */
+	vcpu->run->exit_reason = KVM_EXIT_HLT;
+	return EXIT_USER;
+}
+
+int kvm_emulate_shutdown(struct kvm_vcpu *vcpu)
+{
+	/* Like INIT: the hardware state is gone (see the backend). */
+	kvm_vcpu_reset_state(vcpu);
+	vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
+	return EXIT_USER;
+}
+
+int kvm_emulate_xsetbv(struct kvm_vcpu *vcpu)
+{
+	u32 index = kvm_reg_read(vcpu, VCPU_REGS_RCX);
+	u64 xcr0 = (u32)kvm_reg_read(vcpu, VCPU_REGS_RAX) |
+		   ((u64)(u32)kvm_reg_read(vcpu, VCPU_REGS_RDX) << 32);
+	bool bad;
+
+	/* SDM vol 2, XSETBV: #GP for CPL > 0, XCR != 0, or a bad XCR0. */
+	bad = kvm_x86_ops->get_cpl(vcpu) != 0 || index != 0 ||
+	      !(xcr0 & XFEATURE_MASK_FP) || (xcr0 & ~kvm_supported_xcr0) ||
+	      ((xcr0 & XFEATURE_MASK_YMM) && !(xcr0 & XFEATURE_MASK_SSE)) ||
+	      (!!(xcr0 & XFEATURE_MASK_AVX512) &&
+	       (xcr0 & XFEATURE_MASK_AVX512) != XFEATURE_MASK_AVX512) ||
+	      ((xcr0 & XFEATURE_MASK_AVX512) && !(xcr0 & XFEATURE_MASK_YMM));
+	if (bad) {
+		kvm_queue_exception_e(vcpu, GP_VECTOR, 0);
+		return 1;
+	}
+	vcpu->arch.xcr0 = xcr0;
+	return 0;
+}
+
+int kvm_exit_unexpected(struct kvm_vcpu *vcpu, u64 hw_reason)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON;
+	run->internal.ndata = 2;
+	run->internal.data[0] = hw_reason;
+	run->internal.data[1] = vcpu->cpu;
+	return EXIT_USER;
+}
+
+int kvm_exit_fail_entry(struct kvm_vcpu *vcpu, u64 hw_reason)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_FAIL_ENTRY;
+	run->fail_entry.hardware_entry_failure_reason = hw_reason;
+	run->fail_entry.cpu = vcpu->cpu;
+	return EXIT_USER;
+}
+
+/* ---- the run loop ---------------------------------------------------- */
+
+static int kvm_inject_pending(struct kvm_vcpu *vcpu)
+{
+	struct kvm_queued_exception *ex = &vcpu->arch.exception;
+
+	if (!ex->pending)
+		return EXIT_RESUME;
+	if (ex->vector == DF_VECTOR && ex->error_code == ~0U) {
+		ex->pending = false;
+		kvm_x86_ops->vcpu_reset(vcpu);
+		return kvm_emulate_shutdown(vcpu);
+	}
+	kvm_x86_ops->inject_exception(vcpu, ex);
+	ex->pending = false;
+	return EXIT_RESUME;
+}
+
+static void kvm_process_requests(struct kvm_vcpu *vcpu)
+{
+	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
+		kvm_x86_ops->flush_guest_tlb(vcpu);
+}
+
+/* Work that must make us leave before (or instead of) entering the guest. */
+static bool kvm_vcpu_exit_pending(struct kvm_vcpu *vcpu)
+{
+	return READ_ONCE(vcpu->requests) || need_resched() ||
+	       signal_pending(current);
+}
+
+/*
+ * Host state that no VMRUN switches: XCR0 (the guest's XSAVE features) and
+ * TSC_AUX (what the guest's RDTSCP/RDPID read).
+ */
+static void kvm_run_guest(struct kvm_vcpu *vcpu)
+{
+	bool swap_xcr0 = host_xcr0 && vcpu->arch.xcr0 != host_xcr0;
+	bool swap_aux = boot_cpu_has(X86_FEATURE_RDTSCP);
+	u64 host_tsc_aux = 0;
+
+	if (swap_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->arch.xcr0);
+	if (swap_aux) {
+		rdmsrl(MSR_TSC_AUX, host_tsc_aux);
+		wrmsrl(MSR_TSC_AUX, vcpu->arch.tsc_aux);
+	}
+
+	kvm_x86_ops->run(vcpu);
+
+	if (swap_aux)
+		wrmsrl(MSR_TSC_AUX, host_tsc_aux);
+	if (swap_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
+}
+
+static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
+{
+	int r;
+
+	kvm_process_requests(vcpu);
+	r = kvm_inject_pending(vcpu);
+	if (r != EXIT_RESUME)
+		return r;
+
+	preempt_disable();
+	local_irq_disable();
+	vcpu->cpu = smp_processor_id();
+	WRITE_ONCE(vcpu->mode, IN_GUEST_MODE);
+	/* Pairs with kvm_make_all_cpus_request(): mode before requests. */
+	smp_mb();
+	if (kvm_vcpu_exit_pending(vcpu)) {
+		WRITE_ONCE(vcpu->mode, OUTSIDE_GUEST_MODE);
+		local_irq_enable();
+		preempt_enable();
+		return EXIT_RESUME;
+	}
+	if (test_thread_flag(TIF_NEED_FPU_LOAD))
+		switch_fpu_return();
+
+	kvm_run_guest(vcpu);
+
+	WRITE_ONCE(vcpu->mode, OUTSIDE_GUEST_MODE);
+	local_irq_enable();
+	preempt_enable();
+	return kvm_x86_ops->handle_exit(vcpu);
+}
+
+static int vcpu_run(struct kvm_vcpu *vcpu)
+{
+	int r;
+
+	for (;;) {
+		r = vcpu_enter_guest(vcpu);
+		if (r <= 0)
+			return r;
+		if (signal_pending(current)) {
+			vcpu->run->exit_reason = KVM_EXIT_INTR;
+			return -EINTR;
+		}
+		cond_resched();
+	}
+}
+
+static void kvm_post_run_save(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->if_flag = !!(kvm_x86_ops->get_rflags(vcpu) & X86_EFLAGS_IF);
+	run->cr8 = vcpu->arch.cr8;
+	run->apic_base = vcpu->arch.apic_base;
+	run->ready_for_interrupt_injection = 0;
+}
+
+int kvm_arch_vcpu_run(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	int r;
+
+	fpu_swap_kvm_fpstate(&vcpu->arch.guest_fpu, true);
+	run->flags = 0;
+
+	if (vcpu->arch.complete_userspace_io) {
+		int (*cui)(struct kvm_vcpu *vcpu) =
+			vcpu->arch.complete_userspace_io;
+
+		vcpu->arch.complete_userspace_io = NULL;
+		r = cui(vcpu);
+		if (r <= 0)
+			goto out;
+	}
+	if (READ_ONCE(run->immediate_exit)) {
+		r = -EINTR;
+		goto out;
+	}
+	r = vcpu_run(vcpu);
+out:
+	fpu_swap_kvm_fpstate(&vcpu->arch.guest_fpu, false);
+	kvm_post_run_save(vcpu);
+	return r;
+}
