@@ -205,8 +205,12 @@ struct x86_emul_ctxt {
 
 	/* Internal state of one x86_emulate() call. */
 	u64 cr0, cr4, cr3, efer;
+	u64 saved_regs[X86_NR_GPRS];	/* restored unless we commit */
+	u64 saved_rip, saved_rflags;
 	u8 fetched;
-	bool io_queued;
+	bool io_queued;			/* an access went to userspace */
+	bool partial;			/* string insn: keep finished iterations */
+	bool hold_rip;			/* string insn not finished */
 };
 
 void x86_emul_init(struct x86_emul_ctxt *c, const struct x86_emul_ops *ops,

@@ -30,8 +30,6 @@
 	OP(B, IMM_Z, OPS_ACC_I, K_ALU, op),				\
 	OP(0, IMM_Z, OPS_ACC_I, K_ALU, op)
 
-/* ALU operation numbers, in opcode order (APM vol 3, A.2). */
-enum { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP };
 
 const char *const x86_alu_names[8] = {
 	"add", "or", "adc", "sbb", "and", "sub", "xor", "cmp",
@@ -41,21 +39,21 @@ const char *const x86_alu_names[8] = {
 enum { FL_CMC, FL_CLC, FL_STC, FL_CLI, FL_STI, FL_CLD, FL_STD };
 
 static const struct opcode_desc one_byte[256] = {
-	[0x00] = ALU_BLOCK(ALU_ADD, D_LOCK),
+	[0x00] = ALU_BLOCK(X86_ALU_ADD, D_LOCK),
 	[0x06] = NE(D_INV64, IMM_NONE), [0x07] = NE(D_INV64, IMM_NONE),
-	[0x08] = ALU_BLOCK(ALU_OR, D_LOCK),
+	[0x08] = ALU_BLOCK(X86_ALU_OR, D_LOCK),
 	[0x0e] = NE(D_INV64, IMM_NONE), [0x0f] = PFX,
-	[0x10] = ALU_BLOCK(ALU_ADC, D_LOCK),
+	[0x10] = ALU_BLOCK(X86_ALU_ADC, D_LOCK),
 	[0x16] = NE(D_INV64, IMM_NONE), [0x17] = NE(D_INV64, IMM_NONE),
-	[0x18] = ALU_BLOCK(ALU_SBB, D_LOCK),
+	[0x18] = ALU_BLOCK(X86_ALU_SBB, D_LOCK),
 	[0x1e] = NE(D_INV64, IMM_NONE), [0x1f] = NE(D_INV64, IMM_NONE),
-	[0x20] = ALU_BLOCK(ALU_AND, D_LOCK),
+	[0x20] = ALU_BLOCK(X86_ALU_AND, D_LOCK),
 	[0x26] = PFX, [0x27] = NE(D_INV64, IMM_NONE),
-	[0x28] = ALU_BLOCK(ALU_SUB, D_LOCK),
+	[0x28] = ALU_BLOCK(X86_ALU_SUB, D_LOCK),
 	[0x2e] = PFX, [0x2f] = NE(D_INV64, IMM_NONE),
-	[0x30] = ALU_BLOCK(ALU_XOR, D_LOCK),
+	[0x30] = ALU_BLOCK(X86_ALU_XOR, D_LOCK),
 	[0x36] = PFX, [0x37] = NE(D_INV64, IMM_NONE),
-	[0x38] = ALU_BLOCK(ALU_CMP, 0),
+	[0x38] = ALU_BLOCK(X86_ALU_CMP, 0),
 	[0x3e] = PFX, [0x3f] = NE(D_INV64, IMM_NONE),
 	[0x40 ... 0x47] = OP(0, IMM_NONE, OPS_O, K_INC, 0),
 	[0x48 ... 0x4f] = OP(0, IMM_NONE, OPS_O, K_DEC, 0),
@@ -760,8 +758,12 @@ static int decode_opcode(struct byte_src *s, struct x86_insn *insn)
 		return raise(s->exc, X86_EXC_UD);
 	if ((insn->flags & D_INV64) && is_64(insn))
 		return raise(s->exc, X86_EXC_UD);
-	/* 63 is ARPL outside 64-bit mode. */
-	if (insn->map == X86_MAP_ONE && op == 0x63 && !is_64(insn))
+	/*
+	 * 63 is ARPL outside 64-bit mode; MOVSXD without REX.W has a source
+	 * size the vendors disagree on, so it is not emulated.
+	 */
+	if (insn->map == X86_MAP_ONE && op == 0x63 &&
+	    (!is_64(insn) || !(insn->rex & 8)))
 		insn->kind = K_NOT_EMULATED;
 	/* F2/F3 select other instructions for most 0f opcodes. */
 	if (insn->map == X86_MAP_0F && insn->rep && !rep_ignored(insn->kind))
@@ -798,6 +800,10 @@ static int decode_opcode(struct byte_src *s, struct x86_insn *insn)
 			insn->sub = (insn->modrm >> 3) & 7;
 		if ((insn->flags & D_MEM) && !insn->mem)
 			return raise(s->exc, X86_EXC_UD);
+		/* AMD AltMovCr8: LOCK adds 8 to the CR number (APM 3, MOV CRn). */
+		if (insn->map == X86_MAP_0F && (op == 0x20 || op == 0x22) &&
+		    insn->lock)
+			insn->reg |= 8;
 	}
 	fix_op_size(insn);
 	return decode_imm(s, insn, (insn->flags & D_IMM_MASK) >> D_IMM_SHIFT);

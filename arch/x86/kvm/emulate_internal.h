@@ -82,7 +82,97 @@ static inline unsigned int insn_ops(const struct x86_insn *insn)
 
 extern const char *const x86_alu_names[8];
 
+/* RFLAGS bits (APM vol 2, 3.1.6). */
+#define X86_FL_CF	0x0001ULL
+#define X86_FL_FIXED	0x0002ULL	/* reserved, always 1 */
+#define X86_FL_PF	0x0004ULL
+#define X86_FL_AF	0x0010ULL
+#define X86_FL_ZF	0x0040ULL
+#define X86_FL_SF	0x0080ULL
+#define X86_FL_TF	0x0100ULL
+#define X86_FL_IF	0x0200ULL
+#define X86_FL_DF	0x0400ULL
+#define X86_FL_OF	0x0800ULL
+#define X86_FL_VM	0x20000ULL
+#define X86_FL_AC	0x40000ULL
+#define X86_FL_ARITH	(X86_FL_CF | X86_FL_PF | X86_FL_AF | X86_FL_ZF | \
+			 X86_FL_SF | X86_FL_OF)
+
+enum { X86_ALU_ADD, X86_ALU_OR, X86_ALU_ADC, X86_ALU_SBB, X86_ALU_AND,
+       X86_ALU_SUB, X86_ALU_XOR, X86_ALU_CMP };
+
+/* emulate_alu.c: arithmetic with exact flags. */
+u64 x86_size_mask(unsigned int size);
+u64 x86_flags_szp(u64 res, unsigned int size);
+u64 x86_alu(unsigned int op, unsigned int size, u64 a, u64 b, u64 *flags);
+u64 x86_incdec(bool dec, unsigned int size, u64 a, u64 *flags);
+u64 x86_neg(unsigned int size, u64 a, u64 *flags);
+u64 x86_shift(unsigned int op, unsigned int size, u64 a, u8 count,
+	      u64 *flags);
+void x86_mul(bool sign, unsigned int size, u64 a, u64 b, u64 *lo, u64 *hi,
+	     u64 *flags);
+bool x86_div(bool sign, unsigned int size, u64 hi, u64 lo, u64 d, u64 *q,
+	     u64 *r);
+bool x86_cond(unsigned int cc, u64 flags);
+
 /* Fetch helper used by x86_decode(): ensure byte @idx is in insn->bytes. */
 int x86_fetch_insn_byte(struct x86_emul_ctxt *c, unsigned int idx);
+
+/* emulate.c: memory and registers for the instruction handlers. */
+
+/* A memory operand, translated once and accessed possibly twice (RMW). */
+struct x86_memref {
+	u64 la;
+	u64 gpa[2];		/* second page if the access crosses one */
+	u8 len[2];
+	u8 size;
+};
+
+#define X86_ACC_WRITE	1U	/* translate for writing (RMW too) */
+#define X86_ACC_SYS	2U	/* implicit supervisor access (tables) */
+
+int x86_raise(struct x86_emul_ctxt *c, u8 vector, bool has_ec, u32 ec);
+static inline int x86_gp(struct x86_emul_ctxt *c, u32 ec)
+{
+	return x86_raise(c, X86_EXC_GP, true, ec);
+}
+static inline int x86_ud(struct x86_emul_ctxt *c)
+{
+	return x86_raise(c, X86_EXC_UD, false, 0);
+}
+int x86_seg_linear(struct x86_emul_ctxt *c, int seg, u64 ea,
+		   unsigned int size, bool write, u64 *la);
+int x86_memref_prepare_la(struct x86_emul_ctxt *c, u64 la, unsigned int size,
+			  unsigned int acc, struct x86_memref *m);
+int x86_memref_prepare(struct x86_emul_ctxt *c, int seg, u64 ea,
+		       unsigned int size, unsigned int acc,
+		       struct x86_memref *m);
+int x86_memref_read(struct x86_emul_ctxt *c, const struct x86_memref *m,
+		    void *val);
+int x86_memref_write(struct x86_emul_ctxt *c, const struct x86_memref *m,
+		     const void *val);
+int x86_read_mem(struct x86_emul_ctxt *c, int seg, u64 ea, void *val,
+		 unsigned int size);
+int x86_write_mem(struct x86_emul_ctxt *c, int seg, u64 ea, const void *val,
+		  unsigned int size);
+u64 x86_reg_get(struct x86_emul_ctxt *c, unsigned int reg, unsigned int size);
+void x86_reg_set(struct x86_emul_ctxt *c, unsigned int reg, unsigned int size,
+		 u64 val);
+u64 x86_ad_mask(const struct x86_insn *insn);
+/* Effective address and segment of the ModRM memory operand. */
+u64 x86_modrm_ea(struct x86_emul_ctxt *c);
+int x86_modrm_seg(const struct x86_insn *insn);
+/* Add @delta to register @reg, wrapping at the address size. */
+void x86_reg_advance(struct x86_emul_ctxt *c, unsigned int reg, s64 delta);
+
+/* emulate_string.c */
+int x86_exec_string(struct x86_emul_ctxt *c);
+int x86_exec_inout(struct x86_emul_ctxt *c);
+
+/* emulate_sys.c */
+int x86_exec_sys(struct x86_emul_ctxt *c);
+int x86_exec_mov_sreg(struct x86_emul_ctxt *c, int seg, u16 sel);
+bool x86_io_allowed(struct x86_emul_ctxt *c, u16 port, unsigned int size,
+		    int *r);
 
 #endif /* ARCH_X86_KVM_EMULATE_INTERNAL_H */

@@ -317,7 +317,7 @@ static int check_mode(const struct mode_desc *m, size_t n, uint64_t seed,
 	for (i = 0; i < n; i++) {
 		struct tcase *c = &cases[i];
 		const char *why = NULL;
-		char hex[64], ours[128], theirs[256];
+		char hex[128], ours[128], theirs[256];
 		int obad = !c->obj_text || obj_bad(c->obj_text) ||
 			   c->obj_len > X86_MAX_INSN_LEN;
 
@@ -337,6 +337,11 @@ static int check_mode(const struct mode_desc *m, size_t n, uint64_t seed,
 			why = "objdump rejects an instruction we emulate";
 		} else if (obad) {
 			tolerated++;
+			if (getenv("SHOW_OURS_ONLY") && tolerated < 60) {
+				put_hex(c, hex);
+				printf("# ours only: %s| '%s'\n", hex,
+				       c->obj_text ? c->obj_text : "-");
+			}
 		} else if (c->obj_len != c->our_len) {
 			why = "length differs";
 		} else {
@@ -349,7 +354,8 @@ static int check_mode(const struct mode_desc *m, size_t n, uint64_t seed,
 
 				x86_decode_bytes(&insn, m->mode, c->bytes,
 						 c->our_len, &exc);
-				x86_insn_format(&insn, ours, sizeof(ours));
+				x86_insn_format(&insn, hex, sizeof(hex));
+				normalize(hex, ours, sizeof(ours));
 				cmp_text++;
 				if (strcmp(ours, theirs))
 					why = "operands differ";
