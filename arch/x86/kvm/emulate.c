@@ -327,7 +327,7 @@ int x86_fetch_insn_byte(struct x86_emul_ctxt *c, unsigned int idx)
 
 /* ---- operands ---- */
 
-enum { OPT_REG, OPT_MEM, OPT_IMM };
+enum { OPT_NONE, OPT_REG, OPT_MEM, OPT_IMM };
 
 struct operand {
 	u8 type;
@@ -590,16 +590,24 @@ static int exec_rmw(struct x86_emul_ctxt *c)
 				      o.src.val, &flags);
 			break;
 		}
+		/*
+		 * XADD: the source register gets the old destination first,
+		 * so that "xadd reg, reg" ends with the sum.  A failed
+		 * commit below is undone by x86_emulate().
+		 */
+		if (insn->kind == K_XADD)
+			x86_reg_set(c, o.src.reg, o.src.size, old);
 		if (write) {
 			r = op_commit(c, &o.dst, old, res, insn->lock, &retry);
 			if (r)
 				return r;
-			if (retry)
+			if (retry) {
+				if (insn->kind == K_XADD)
+					x86_reg_set(c, o.src.reg, o.src.size,
+						    o.src.val);
 				continue;
+			}
 		}
-		/* XADD: the source register gets the old destination. */
-		if (insn->kind == K_XADD)
-			x86_reg_set(c, o.src.reg, o.src.size, old);
 		c->rflags = flags;
 		return X86EMUL_OK;
 	}
@@ -881,8 +889,12 @@ static int exec_shift(struct x86_emul_ctxt *c)
 	if (r)
 		return r;
 	res = x86_shift(op, o.dst.size, o.dst.val, count, &flags);
-	/* A zero count leaves destination and flags alone. */
-	if (!(count & (o.dst.size == 8 ? 0x3f : 0x1f)))
+	/*
+	 * A zero count leaves memory and flags alone, but a 32-bit register
+	 * destination is still written, i.e. zero-extended.
+	 */
+	if (!(count & (o.dst.size == 8 ? 0x3f : 0x1f)) &&
+	    o.dst.type == OPT_MEM)
 		return X86EMUL_OK;
 	r = op_write_prepared(c, &o.dst, res);
 	if (r)

@@ -86,6 +86,11 @@ struct kvm_vcpu_arch {
 	struct kvm_mmio_request mmio;
 
 	struct kvm_queued_exception exception;
+	/* KVM_INTERRUPT: delivered on the next entry, whatever RFLAGS.IF. */
+	struct {
+		bool injected;
+		u8 nr;
+	} interrupt;
 
 	struct kvm_cpuid_entry2 *cpuid_entries;
 	int cpuid_nent;

@@ -95,6 +95,7 @@ void kvm_vcpu_reset_state(struct kvm_vcpu *vcpu)
 	vcpu->arch.cr8 = 0;
 	vcpu->arch.xcr0 = XFEATURE_MASK_FP;
 	vcpu->arch.exception.pending = false;
+	vcpu->arch.interrupt.injected = false;
 	vcpu->arch.complete_userspace_io = NULL;
 	vcpu->arch.db[0] = vcpu->arch.db[1] = 0;
 	vcpu->arch.db[2] = vcpu->arch.db[3] = 0;
@@ -179,7 +180,9 @@ static long kvm_get_sregs(struct kvm_vcpu *vcpu, void __user *argp)
 	s.cr8 = vcpu->arch.cr8;
 	s.efer = ops->get_efer(vcpu);
 	s.apic_base = vcpu->arch.apic_base;
-	/* No interrupt is ever left injected-but-undelivered across exits. */
+	if (vcpu->arch.interrupt.injected)
+		s.interrupt_bitmap[vcpu->arch.interrupt.nr / 64] |=
+			BIT_ULL(vcpu->arch.interrupt.nr % 64);
 	return copy_to_user(argp, &s, sizeof(s)) ? -EFAULT : 0;
 }
 
@@ -211,10 +214,15 @@ static long kvm_set_sregs(struct kvm_vcpu *vcpu, void __user *argp)
 		return -EINVAL;
 	if (kvm_set_msr(vcpu, MSR_IA32_APICBASE, s.apic_base, true))
 		return -EINVAL;
-	/* Interrupts are injected only by KVM_INTERRUPT, which we lack. */
-	for (i = 0; i < ARRAY_SIZE(s.interrupt_bitmap); i++)
-		if (s.interrupt_bitmap[i])
-			return -EINVAL;
+	/* The first pending vector becomes the injected interrupt. */
+	vcpu->arch.interrupt.injected = false;
+	for (i = 0; i < KVM_NR_INTERRUPTS; i++) {
+		if (s.interrupt_bitmap[i / 64] & BIT_ULL(i % 64)) {
+			vcpu->arch.interrupt.injected = true;
+			vcpu->arch.interrupt.nr = i;
+			break;
+		}
+	}
 
 	ops->set_gdt(vcpu, &s.gdt);
 	ops->set_idt(vcpu, &s.idt);
@@ -423,6 +431,8 @@ static long kvm_get_vcpu_events(struct kvm_vcpu *vcpu, void __user *argp)
 	e.exception.nr = ex->vector;
 	e.exception.has_error_code = ex->has_error_code;
 	e.exception.error_code = ex->error_code;
+	e.interrupt.injected = vcpu->arch.interrupt.injected;
+	e.interrupt.nr = vcpu->arch.interrupt.nr;
 	e.interrupt.shadow = kvm_x86_ops->get_interrupt_shadow(vcpu) ?
 			     KVM_X86_SHADOW_INT_MOV_SS : 0;
 	e.flags = KVM_VCPUEVENT_VALID_SHADOW;
@@ -449,7 +459,7 @@ static long kvm_set_vcpu_events(struct kvm_vcpu *vcpu, void __user *argp)
 	if (e.exception.injected &&
 	    (e.exception.nr > 31 || e.exception.nr == X86_NMI_VECTOR))
 		return -EINVAL;
-	if (e.interrupt.injected || e.nmi.injected || e.nmi.pending)
+	if (e.nmi.injected || e.nmi.pending)
 		return -EINVAL;
 	if ((e.flags & KVM_VCPUEVENT_VALID_SMM) && e.smi.smm)
 		return -EINVAL;
@@ -458,6 +468,8 @@ static long kvm_set_vcpu_events(struct kvm_vcpu *vcpu, void __user *argp)
 	ex->vector = e.exception.nr;
 	ex->has_error_code = e.exception.has_error_code;
 	ex->error_code = e.exception.error_code;
+	vcpu->arch.interrupt.injected = e.interrupt.injected;
+	vcpu->arch.interrupt.nr = e.interrupt.nr;
 	if (e.flags & KVM_VCPUEVENT_VALID_SHADOW)
 		kvm_x86_ops->set_interrupt_shadow(vcpu, e.interrupt.shadow);
 	return 0;

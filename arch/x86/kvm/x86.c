@@ -188,6 +188,19 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 		return kvm_vcpu_ioctl_msrs(vcpu, argp, true);
 	case KVM_GET_TSC_KHZ:
 		return tsc_khz;
+	case KVM_INTERRUPT: {
+		struct kvm_interrupt irq;
+
+		if (copy_from_user(&irq, argp, sizeof(irq)))
+			return -EFAULT;
+		if (irq.irq >= KVM_NR_INTERRUPTS)
+			return -EINVAL;
+		if (vcpu->arch.interrupt.injected)
+			return -EEXIST;
+		vcpu->arch.interrupt.injected = true;
+		vcpu->arch.interrupt.nr = irq.irq;
+		return 0;
+	}
 	default:
 		return kvm_arch_vcpu_state_ioctl(vcpu, ioctl, argp);
 	}
@@ -317,19 +330,27 @@ int kvm_exit_fail_entry(struct kvm_vcpu *vcpu, u64 hw_reason)
 
 /* ---- the run loop ---------------------------------------------------- */
 
+/* Exceptions before interrupts; one event per entry (SDM vol 3, 6.9). */
 static int kvm_inject_pending(struct kvm_vcpu *vcpu)
 {
 	struct kvm_queued_exception *ex = &vcpu->arch.exception;
 
-	if (!ex->pending)
+	/* An interrupted delivery being re-injected goes first. */
+	if (kvm_x86_ops->event_pending(vcpu))
 		return EXIT_RESUME;
-	if (ex->vector == DF_VECTOR && ex->error_code == ~0U) {
+	if (ex->pending) {
 		ex->pending = false;
-		kvm_x86_ops->vcpu_reset(vcpu);
-		return kvm_emulate_shutdown(vcpu);
+		if (ex->vector == DF_VECTOR && ex->error_code == ~0U) {
+			kvm_x86_ops->vcpu_reset(vcpu);
+			return kvm_emulate_shutdown(vcpu);
+		}
+		kvm_x86_ops->inject_exception(vcpu, ex);
+		return EXIT_RESUME;
 	}
-	kvm_x86_ops->inject_exception(vcpu, ex);
-	ex->pending = false;
+	if (vcpu->arch.interrupt.injected) {
+		vcpu->arch.interrupt.injected = false;
+		kvm_x86_ops->inject_irq(vcpu, vcpu->arch.interrupt.nr);
+	}
 	return EXIT_RESUME;
 }
 

@@ -63,6 +63,9 @@ struct kvm_x86_ops {
 
 	void (*inject_exception)(struct kvm_vcpu *vcpu,
 				 const struct kvm_queued_exception *ex);
+	void (*inject_irq)(struct kvm_vcpu *vcpu, u8 vector);
+	/* An event (exception, interrupt) is already set for the next entry. */
+	bool (*event_pending)(struct kvm_vcpu *vcpu);
 	/* Guest state is gone (shutdown): reinitialise the hardware view. */
 	void (*flush_guest_tlb)(struct kvm_vcpu *vcpu);
 };

@@ -112,19 +112,16 @@ static u64 *npt_leaf(struct kvm_mmu *mmu, gfn_t gfn, u64 **spare, int *nspare)
 /* Pin the host page behind @hva; read-only slots may be read-only mappings. */
 static int npt_pin(unsigned long hva, bool writable, struct page **page)
 {
-	unsigned int gup = FOLL_LONGTERM;
-	long n;
-
 	/* Prefer a writable pin even for read-only slots: it breaks COW
 	 * now, so later host writes stay visible to the guest.
 	 */
-	n = pin_user_pages_unlocked(hva, 1, page, gup | FOLL_WRITE);
-	if (n == 1)
+	if (pin_user_pages_fast(hva, 1, FOLL_WRITE | FOLL_LONGTERM, page) == 1)
 		return 0;
 	if (writable)
 		return -EFAULT;
-	n = pin_user_pages_unlocked(hva, 1, page, gup);
-	return n == 1 ? 0 : -EFAULT;
+	if (pin_user_pages_fast(hva, 1, FOLL_LONGTERM, page) == 1)
+		return 0;
+	return -EFAULT;
 }
 
 static int npt_map(struct kvm *kvm, gfn_t gfn, struct page *page,

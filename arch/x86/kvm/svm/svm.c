@@ -689,5 +689,7 @@ const struct kvm_x86_ops svm_x86_ops = {
 	.get_msr		= svm_get_msr,
 	.set_msr		= svm_set_msr,
 	.inject_exception	= svm_inject_exception,
+	.inject_irq		= svm_inject_irq,
+	.event_pending		= svm_event_pending,
 	.flush_guest_tlb	= svm_flush_guest_tlb,
 };

@@ -26,6 +26,8 @@ static inline struct vcpu_svm *to_svm(struct kvm_vcpu *vcpu)
 
 /* Exit handling (svm_exit.c). */
 int svm_handle_exit(struct kvm_vcpu *vcpu);
+void svm_inject_irq(struct kvm_vcpu *vcpu, u8 vector);
+bool svm_event_pending(struct kvm_vcpu *vcpu);
 void svm_inject_exception(struct kvm_vcpu *vcpu,
 			  const struct kvm_queued_exception *ex);
 

@@ -241,6 +241,17 @@ int svm_handle_exit(struct kvm_vcpu *vcpu)
 	return kvm_exit_unexpected(vcpu, code);
 }
 
+void svm_inject_irq(struct kvm_vcpu *vcpu, u8 vector)
+{
+	to_svm(vcpu)->vmcb->control.event_inj = vector | SVM_EVTINJ_VALID |
+						SVM_EVTINJ_TYPE_INTR;
+}
+
+bool svm_event_pending(struct kvm_vcpu *vcpu)
+{
+	return to_svm(vcpu)->vmcb->control.event_inj & SVM_EVTINJ_VALID;
+}
+
 void svm_inject_exception(struct kvm_vcpu *vcpu,
 			  const struct kvm_queued_exception *ex)
 {

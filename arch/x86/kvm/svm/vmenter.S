@@ -75,8 +75,15 @@ SYM_FUNC_START(__svm_vcpu_run)
 	mov	VCPU_R15(%rsi), %r15
 	mov	VCPU_RSI(%rsi), %rsi
 
-	/* RAX holds the VMCB address, and holds it again after #VMEXIT. */
+	/*
+	 * With V_INTR_MASKING the host's RFLAGS.IF gates physical interrupts
+	 * while the guest runs (APM vol 2, 15.21.1), so set it: GIF is clear,
+	 * so nothing is taken here, and a host interrupt becomes #VMEXIT.
+	 * RAX holds the VMCB address, and holds it again after #VMEXIT.
+	 */
+	sti
 	vmrun	%rax
+	cli
 
 	/* Guest GPRs back into regs[]; RDI goes through the stack. */
 	push	%rdi
