@@ -20,8 +20,7 @@ enum kvm_mr_change {
 	KVM_MR_FLAGS_ONLY,
 };
 
-/* Dirty logging is not implemented yet, so only read-only is accepted. */
-#define KVM_MEM_VALID_FLAGS	KVM_MEM_READONLY
+#define KVM_MEM_VALID_FLAGS	(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY)
 
 struct kvm_memory_slot *kvm_gfn_to_memslot(struct kvm *kvm, gfn_t gfn)
 {

@@ -55,9 +55,8 @@ struct kvm_pio_request {
 	u8 size;
 	u8 in;
 	u32 count;		/* elements in this exit */
-	bool string;
-	bool rep;
-	gpa_t gpa;		/* string I/O: where the elements go / came from */
+	bool cached;		/* INS: pio_data holds elements from @pos on */
+	u32 pos;
 };
 
 /* An MMIO exit in flight. */
@@ -65,6 +64,7 @@ struct kvm_mmio_request {
 	gpa_t gpa;
 	u8 len;
 	bool write;
+	bool valid;		/* @data holds the read's result */
 	u8 data[8];
 };
 
@@ -84,6 +84,8 @@ struct kvm_vcpu_arch {
 	u64 pio_rip;
 	struct kvm_pio_request pio;
 	struct kvm_mmio_request mmio;
+	bool emul_exit;		/* the emulator filled kvm_run for an exit */
+	u8 emul_io;		/* enum kvm_emul_io: what that exit waits for */
 
 	struct kvm_queued_exception exception;
 	/* KVM_INTERRUPT: delivered on the next entry, whatever RFLAGS.IF. */

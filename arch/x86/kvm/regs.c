@@ -80,6 +80,47 @@ int kvm_set_efer(struct kvm_vcpu *vcpu, u64 efer, bool host)
 	return 0;
 }
 
+/*
+ * A guest write of CR0, CR3 or CR4 (MOV to CR, emulated).  Returns 1 for
+ * a value that must #GP (SDM vol 3, 2.5 and 4.1).
+ */
+int kvm_set_cr(struct kvm_vcpu *vcpu, int cr, u64 val)
+{
+	const struct kvm_x86_ops *ops = kvm_x86_ops;
+	u64 efer = ops->get_efer(vcpu);
+	u64 cr4 = ops->get_cr(vcpu, 4);
+
+	switch (cr) {
+	case 0:
+		if (!kvm_is_valid_cr0(val))
+			return 1;
+		if ((val & X86_CR0_PG) && !(ops->get_cr(vcpu, 0) & X86_CR0_PG) &&
+		    (efer & EFER_LME)) {
+			if (!(cr4 & X86_CR4_PAE))
+				return 1;
+			ops->set_efer(vcpu, efer | EFER_LMA);
+		} else if (!(val & X86_CR0_PG)) {
+			ops->set_efer(vcpu, efer & ~EFER_LMA);
+		}
+		break;
+	case 4:
+		if (!kvm_is_valid_cr4(val))
+			return 1;
+		if ((efer & EFER_LMA) && !(val & X86_CR4_PAE))
+			return 1;
+		break;
+	case 3:
+		if (kvm_is_illegal_gpa(val & ~0xfffULL))
+			return 1;
+		break;
+	default:
+		return 1;
+	}
+	ops->set_cr(vcpu, cr, val);
+	kvm_make_request(KVM_REQ_TLB_FLUSH, vcpu);
+	return 0;
+}
+
 /* ---- reset ----------------------------------------------------------- */
 
 /* RESET/INIT state that the core holds (the backend resets its own). */

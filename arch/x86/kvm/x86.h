@@ -143,6 +143,7 @@ void kvm_pio_exit_emulated(struct kvm_vcpu *vcpu, u16 port, u8 size,
 /* MMIO and the instruction emulator's bridge (emul_glue.c). */
 int kvm_handle_mmio(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code);
 int kvm_emulate_string_pio(struct kvm_vcpu *vcpu);
+unsigned int kvm_insn_len(struct kvm_vcpu *vcpu);
 
 /* CPUID (cpuid.c). */
 long kvm_dev_ioctl_get_supported_cpuid(struct kvm_cpuid2 __user *argp);
@@ -170,6 +171,7 @@ long kvm_arch_vcpu_state_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 			       void __user *argp);
 void kvm_vcpu_reset_state(struct kvm_vcpu *vcpu);
 int kvm_set_efer(struct kvm_vcpu *vcpu, u64 efer, bool host);
+int kvm_set_cr(struct kvm_vcpu *vcpu, int cr, u64 val);
 
 /* The NPT MMU (mmu/npt.c). */
 int kvm_mmu_init_vm(struct kvm *kvm);

@@ -23,10 +23,13 @@
 static unsigned long svm_next_rip(struct kvm_vcpu *vcpu, int len)
 {
 	struct vcpu_svm *svm = to_svm(vcpu);
+	unsigned int decoded;
 
 	if (svm_nrips && svm->vmcb->control.next_rip)
 		return svm->vmcb->control.next_rip;
-	return kvm_rip_read(vcpu) + len;
+	/* Prefixes make it longer than the bare opcode: ask the decoder. */
+	decoded = kvm_insn_len(vcpu);
+	return kvm_rip_read(vcpu) + (decoded ? decoded : len);
 }
 
 static int svm_skip(struct kvm_vcpu *vcpu, int len)
@@ -145,6 +148,17 @@ static int handle_ioio(struct kvm_vcpu *vcpu)
 		.next_rip = c->exit_info_2,
 	};
 
+	/*
+	 * TCG's SVM sometimes reports the IN's own address: an instruction
+	 * is at least one byte long, so then ask the decoder.
+	 */
+	if (io.next_rip <= kvm_rip_read(vcpu)) {
+		unsigned int len = kvm_insn_len(vcpu);
+
+		if (!len)
+			return kvm_emulation_failure(vcpu);
+		io.next_rip = kvm_rip_read(vcpu) + len;
+	}
 	return kvm_handle_pio(vcpu, &io);
 }
 
