@@ -424,7 +424,8 @@ static void kvm_emul_setup(struct kvm_vcpu *vcpu, struct x86_emul_ctxt *c)
 	for (i = 0; i < X86_NR_GPRS; i++)
 		c->regs[i] = kvm_reg_read(vcpu, i);
 	c->rip = kvm_rip_read(vcpu);
-	c->rflags = kvm_x86_ops->get_rflags(vcpu);
+	/* A trap after the instruction is ours to raise: see kvm_emul_commit. */
+	c->rflags = kvm_get_rflags(vcpu) & ~X86_EFLAGS_TF;
 	/* x86_emulate() loads these itself; a bare x86_decode() does not. */
 	c->cr0 = kvm_x86_ops->get_cr(vcpu, 0);
 	c->cr3 = kvm_x86_ops->get_cr(vcpu, 3);
@@ -432,16 +433,20 @@ static void kvm_emul_setup(struct kvm_vcpu *vcpu, struct x86_emul_ctxt *c)
 	c->efer = kvm_x86_ops->get_efer(vcpu);
 }
 
-static void kvm_emul_commit(struct kvm_vcpu *vcpu, struct x86_emul_ctxt *c)
+/* Returns true if the instruction completed (RIP moved past it). */
+static bool kvm_emul_commit(struct kvm_vcpu *vcpu, struct x86_emul_ctxt *c)
 {
+	u64 tf = kvm_get_rflags(vcpu) & X86_EFLAGS_TF;
+	bool moved = kvm_rip_read(vcpu) != c->rip;
 	int i;
 
 	for (i = 0; i < X86_NR_GPRS; i++)
 		kvm_reg_write(vcpu, i, c->regs[i]);
-	if (kvm_rip_read(vcpu) != c->rip)
+	if (moved)
 		kvm_x86_ops->set_interrupt_shadow(vcpu, 0);
 	kvm_rip_write(vcpu, c->rip);
-	kvm_x86_ops->set_rflags(vcpu, c->rflags);
+	kvm_set_rflags(vcpu, c->rflags | tf);
+	return moved;
 }
 
 int kvm_emulation_failure(struct kvm_vcpu *vcpu)
@@ -498,7 +503,10 @@ static int kvm_emulate_insn(struct kvm_vcpu *vcpu)
 	r = x86_emulate(&c);
 	switch (r) {
 	case X86EMUL_OK:
-		kvm_emul_commit(vcpu, &c);
+		if (kvm_emul_commit(vcpu, &c) && !vcpu->arch.emul_exit) {
+			vcpu->arch.pio.cached = false;
+			return kvm_complete_singlestep(vcpu);
+		}
 		break;
 	case X86EMUL_FAULT:
 		kvm_emul_commit(vcpu, &c);

@@ -94,10 +94,14 @@ struct kvm_vcpu_arch {
 		u8 nr;
 	} interrupt;
 
+	u32 guest_debug;	/* KVM_GUESTDBG_* in force */
+	bool tf_by_debugger;	/* RFLAGS.TF is ours, not the guest's */
+
 	struct kvm_cpuid_entry2 *cpuid_entries;
 	int cpuid_nent;
 
 	u64 tsc_offset;
+	u32 tsc_khz;
 	u64 tsc_aux;
 	u64 misc_enable;
 	u64 tsc_adjust;

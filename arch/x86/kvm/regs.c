@@ -157,7 +157,7 @@ static long kvm_get_regs(struct kvm_vcpu *vcpu, void __user *argp)
 		.r12 = r[VCPU_REGS_R12], .r13 = r[VCPU_REGS_R13],
 		.r14 = r[VCPU_REGS_R14], .r15 = r[VCPU_REGS_R15],
 		.rip = r[VCPU_REGS_RIP],
-		.rflags = kvm_x86_ops->get_rflags(vcpu),
+		.rflags = kvm_get_rflags(vcpu),
 	};
 
 	return copy_to_user(argp, &regs, sizeof(regs)) ? -EFAULT : 0;
@@ -179,7 +179,7 @@ static long kvm_set_regs(struct kvm_vcpu *vcpu, void __user *argp)
 	r[VCPU_REGS_R12] = regs.r12; r[VCPU_REGS_R13] = regs.r13;
 	r[VCPU_REGS_R14] = regs.r14; r[VCPU_REGS_R15] = regs.r15;
 	r[VCPU_REGS_RIP] = regs.rip;
-	kvm_x86_ops->set_rflags(vcpu, regs.rflags | X86_EFLAGS_FIXED);
+	kvm_set_rflags(vcpu, regs.rflags | X86_EFLAGS_FIXED);
 	/* A new context: nothing in flight is still pending. */
 	vcpu->arch.exception.pending = false;
 	return 0;

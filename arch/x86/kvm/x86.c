@@ -68,6 +68,7 @@ long kvm_arch_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_DEBUGREGS:
 	case KVM_CAP_VCPU_EVENTS:
 	case KVM_CAP_MP_STATE:
+	case KVM_CAP_SET_GUEST_DEBUG:
 		return 1;
 	default:
 		return 0;
@@ -147,6 +148,23 @@ long kvm_arch_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg)
 	}
 }
 
+/*
+ * Without TSC scaling the guest TSC runs at the host's rate.  Like upstream:
+ * a rate within 250 ppm is the host's; a lower one is refused (-EPERM);
+ * a higher one is accepted (upstream "catches up"; we report the rate).
+ */
+static long kvm_set_tsc_khz(struct kvm_vcpu *vcpu, unsigned long khz)
+{
+	u64 tolerance = (u64)tsc_khz * 250 / 1000000;
+
+	if (!khz)
+		khz = tsc_khz;
+	if (khz + tolerance < tsc_khz)
+		return -EPERM;
+	vcpu->arch.tsc_khz = khz;
+	return 0;
+}
+
 /* ---- vCPUs ----------------------------------------------------------- */
 
 int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
@@ -162,6 +180,7 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 	}
 	kvm_vcpu_reset_state(vcpu);
 	kvm_msr_vcpu_reset(vcpu);
+	vcpu->arch.tsc_khz = tsc_khz;
 	return 0;
 }
 
@@ -187,20 +206,15 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 	case KVM_SET_MSRS:
 		return kvm_vcpu_ioctl_msrs(vcpu, argp, true);
 	case KVM_GET_TSC_KHZ:
-		return tsc_khz;
-	case KVM_INTERRUPT: {
-		struct kvm_interrupt irq;
-
-		if (copy_from_user(&irq, argp, sizeof(irq)))
-			return -EFAULT;
-		if (irq.irq >= KVM_NR_INTERRUPTS)
-			return -EINVAL;
-		if (vcpu->arch.interrupt.injected)
-			return -EEXIST;
-		vcpu->arch.interrupt.injected = true;
-		vcpu->arch.interrupt.nr = irq.irq;
-		return 0;
-	}
+		return vcpu->arch.tsc_khz;
+	case KVM_SET_TSC_KHZ:
+		return kvm_set_tsc_khz(vcpu, arg);
+	case KVM_INTERRUPT:
+		return kvm_vcpu_ioctl_interrupt(vcpu, argp);
+	case KVM_SET_GUEST_DEBUG:
+		return kvm_vcpu_ioctl_set_guest_debug(vcpu, argp);
+	case KVM_TRANSLATE:
+		return kvm_vcpu_ioctl_translate(vcpu, argp);
 	default:
 		return kvm_arch_vcpu_state_ioctl(vcpu, ioctl, argp);
 	}
@@ -266,7 +280,7 @@ int kvm_skip_instruction(struct kvm_vcpu *vcpu, unsigned long next_rip)
 		next_rip = (u32)next_rip;
 	kvm_rip_write(vcpu, next_rip);
 	kvm_x86_ops->set_interrupt_shadow(vcpu, 0);
-	return EXIT_RESUME;
+	return kvm_complete_singlestep(vcpu);
 }
 
 int kvm_emulate_halt(struct kvm_vcpu *vcpu)
@@ -358,6 +372,10 @@ static void kvm_process_requests(struct kvm_vcpu *vcpu)
 {
 	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
 		kvm_x86_ops->flush_guest_tlb(vcpu);
+	/* The guest may have cleared the debugger's TF (POPF, IRET). */
+	if ((vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP) &&
+	    !(kvm_x86_ops->get_rflags(vcpu) & X86_EFLAGS_TF))
+		kvm_set_rflags(vcpu, kvm_x86_ops->get_rflags(vcpu));
 }
 
 /* Work that must make us leave before (or instead of) entering the guest. */
@@ -400,6 +418,7 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 	r = kvm_inject_pending(vcpu);
 	if (r != EXIT_RESUME)
 		return r;
+	kvm_request_irq_window(vcpu);
 
 	preempt_disable();
 	local_irq_disable();
@@ -430,6 +449,8 @@ static int vcpu_run(struct kvm_vcpu *vcpu)
 
 	for (;;) {
 		r = vcpu_enter_guest(vcpu);
+		if (r == EXIT_RESUME)
+			r = kvm_check_irq_window(vcpu);
 		if (r <= 0)
 			return r;
 		if (signal_pending(current)) {
@@ -447,7 +468,7 @@ static void kvm_post_run_save(struct kvm_vcpu *vcpu)
 	run->if_flag = !!(kvm_x86_ops->get_rflags(vcpu) & X86_EFLAGS_IF);
 	run->cr8 = vcpu->arch.cr8;
 	run->apic_base = vcpu->arch.apic_base;
-	run->ready_for_interrupt_injection = 0;
+	run->ready_for_interrupt_injection = kvm_ready_for_interrupt(vcpu);
 }
 
 int kvm_arch_vcpu_run(struct kvm_vcpu *vcpu)

@@ -64,6 +64,12 @@ struct kvm_x86_ops {
 	void (*inject_exception)(struct kvm_vcpu *vcpu,
 				 const struct kvm_queued_exception *ex);
 	void (*inject_irq)(struct kvm_vcpu *vcpu, u8 vector);
+	/* IF set, no interrupt shadow, no event being delivered. */
+	bool (*interrupt_allowed)(struct kvm_vcpu *vcpu);
+	/* Exit as soon as interrupt_allowed() would become true. */
+	void (*enable_irq_window)(struct kvm_vcpu *vcpu);
+	/* Re-evaluate which exceptions exit (vcpu->arch.guest_debug). */
+	void (*update_exception_intercepts)(struct kvm_vcpu *vcpu);
 	/* An event (exception, interrupt) is already set for the next entry. */
 	bool (*event_pending)(struct kvm_vcpu *vcpu);
 	/* Guest state is gone (shutdown): reinitialise the hardware view. */
@@ -144,6 +150,21 @@ void kvm_pio_exit_emulated(struct kvm_vcpu *vcpu, u16 port, u8 size,
 int kvm_handle_mmio(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code);
 int kvm_emulate_string_pio(struct kvm_vcpu *vcpu);
 unsigned int kvm_insn_len(struct kvm_vcpu *vcpu);
+
+/* Events and guest debugging (events.c). */
+long kvm_vcpu_ioctl_interrupt(struct kvm_vcpu *vcpu, void __user *argp);
+long kvm_vcpu_ioctl_set_guest_debug(struct kvm_vcpu *vcpu, void __user *argp);
+bool kvm_ready_for_interrupt(struct kvm_vcpu *vcpu);
+void kvm_request_irq_window(struct kvm_vcpu *vcpu);
+int kvm_check_irq_window(struct kvm_vcpu *vcpu);
+u64 kvm_get_rflags(struct kvm_vcpu *vcpu);
+void kvm_set_rflags(struct kvm_vcpu *vcpu, u64 rflags);
+int kvm_handle_db(struct kvm_vcpu *vcpu, u64 dr6);
+int kvm_handle_bp(struct kvm_vcpu *vcpu);
+int kvm_complete_singlestep(struct kvm_vcpu *vcpu);
+
+/* KVM_TRANSLATE (mmu/translate.c). */
+long kvm_vcpu_ioctl_translate(struct kvm_vcpu *vcpu, void __user *argp);
 
 /* CPUID (cpuid.c). */
 long kvm_dev_ioctl_get_supported_cpuid(struct kvm_cpuid2 __user *argp);

@@ -33,6 +33,9 @@
 /* I/O permission map: 1 bit per port plus 3 bytes (15.10.1). */
 #define IOPM_ORDER			2
 
+/* DR7 L0-L3/G0-G3: any breakpoint enabled (SDM vol 3, 17.2.4). */
+#define DR7_ENABLE_BITS			0xffULL
+
 /* Default guest PAT at reset (SDM vol 3, 11.12.4). */
 #define PAT_RESET			0x0007040600070406ULL
 
@@ -295,6 +298,7 @@ void svm_init_vmcb(struct vcpu_svm *svm)
 	c->int_ctl = V_INTR_MASKING_MASK;
 	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
 	svm_init_save_area(&vmcb->save);
+	svm_update_exception_intercepts(svm->vcpu);
 	svm->asid_generation = 0;	/* new ASID, new TLB on next entry */
 }
 
@@ -401,6 +405,7 @@ static void svm_vcpu_run(struct kvm_vcpu *vcpu)
 	struct vmcb *vmcb = svm->vmcb;
 	unsigned long *regs = vcpu->arch.regs;
 	int cpu = smp_processor_id();
+	bool dr_loaded;
 
 	svm_assign_asid(svm, sd, cpu);
 	vmcb->control.nested_cr3 = vcpu->kvm->arch.mmu.root_pa;
@@ -411,17 +416,23 @@ static void svm_vcpu_run(struct kvm_vcpu *vcpu)
 	vmcb->save.rip = regs[VCPU_REGS_RIP];
 	vmcb->save.cr2 = vcpu->arch.cr2;
 
-	if (svm->guest_debugregs)
+	/* DR0-3 are the guest's once it used them or armed DR7 with them. */
+	dr_loaded = svm->guest_debugregs || (vmcb->save.dr7 & DR7_ENABLE_BITS);
+	if (dr_loaded)
 		svm_load_guest_debugregs(vcpu);
 
 	asm volatile("clgi" ::: "memory");
 	__svm_vcpu_run(svm->vmcb_pa, regs, sd->host_save_pa);
 	asm volatile("stgi" ::: "memory");
 
-	if (svm->guest_debugregs) {
+	if (dr_loaded)
 		svm_save_guest_debugregs(vcpu);
+	/* Never leave the guest's breakpoints armed in the host. */
+	if (dr_loaded || (vmcb->save.dr7 & DR7_ENABLE_BITS)) {
 		if (hw_breakpoint_active())
 			hw_breakpoint_restore();
+		else
+			set_debugreg(__this_cpu_read(cpu_dr7), 7);
 	}
 
 	regs[VCPU_REGS_RAX] = vmcb->save.rax;
@@ -691,5 +702,8 @@ const struct kvm_x86_ops svm_x86_ops = {
 	.inject_exception	= svm_inject_exception,
 	.inject_irq		= svm_inject_irq,
 	.event_pending		= svm_event_pending,
+	.interrupt_allowed	= svm_interrupt_allowed,
+	.enable_irq_window	= svm_enable_irq_window,
+	.update_exception_intercepts = svm_update_exception_intercepts,
 	.flush_guest_tlb	= svm_flush_guest_tlb,
 };

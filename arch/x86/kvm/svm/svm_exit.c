@@ -60,7 +60,21 @@ static int handle_gp(struct kvm_vcpu *vcpu)
  */
 static int handle_db(struct kvm_vcpu *vcpu)
 {
-	kvm_queue_exception(vcpu, DB_VECTOR);
+	return kvm_handle_db(vcpu, to_svm(vcpu)->vmcb->save.dr6);
+}
+
+static int handle_bp(struct kvm_vcpu *vcpu)
+{
+	return kvm_handle_bp(vcpu);
+}
+
+/* The interrupt window opened: drop the fake V_IRQ we used to see it. */
+static int handle_vintr(struct kvm_vcpu *vcpu)
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+
+	c->int_ctl &= ~(V_IRQ_MASK | V_IGN_TPR_MASK | V_INTR_PRIO_MASK);
+	c->intercepts[INTERCEPT_WORD_3] &= ~INTERCEPT_VINTR;
 	return EXIT_RESUME;
 }
 
@@ -186,7 +200,9 @@ typedef int (*svm_exit_handler)(struct kvm_vcpu *vcpu);
 static const svm_exit_handler svm_exit_handlers[SVM_EXIT_NR_CODES] = {
 	[SVM_EXIT_READ_DR0 ... SVM_EXIT_WRITE_DR0 + 15]	= handle_dr_access,
 	[SVM_EXIT_EXCP_BASE + DB_VECTOR]	= handle_db,
+	[SVM_EXIT_EXCP_BASE + BP_VECTOR]	= handle_bp,
 	[SVM_EXIT_EXCP_BASE + AC_VECTOR]	= handle_ac,
+	[SVM_EXIT_VINTR]			= handle_vintr,
 	[SVM_EXIT_INTR]				= handle_host_event,
 	[SVM_EXIT_NMI]				= handle_host_event,
 	[SVM_EXIT_SMI]				= handle_host_event,
@@ -264,6 +280,37 @@ void svm_inject_irq(struct kvm_vcpu *vcpu, u8 vector)
 bool svm_event_pending(struct kvm_vcpu *vcpu)
 {
 	return to_svm(vcpu)->vmcb->control.event_inj & SVM_EVTINJ_VALID;
+}
+
+bool svm_interrupt_allowed(struct kvm_vcpu *vcpu)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+
+	return (vmcb->save.rflags & X86_EFLAGS_IF) &&
+	       !(vmcb->control.int_state & SVM_INTERRUPT_SHADOW) &&
+	       !(vmcb->control.event_inj & SVM_EVTINJ_VALID);
+}
+
+/*
+ * A virtual interrupt the guest can never take (VINTR is intercepted) makes
+ * the hardware exit exactly when the guest opens its window (15.21.4).
+ */
+void svm_enable_irq_window(struct kvm_vcpu *vcpu)
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+
+	c->int_ctl |= V_IRQ_MASK | V_IGN_TPR_MASK | V_INTR_PRIO_MASK;
+	c->intercepts[INTERCEPT_WORD_3] |= INTERCEPT_VINTR;
+}
+
+void svm_update_exception_intercepts(struct kvm_vcpu *vcpu)
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+
+	if (vcpu->arch.guest_debug & KVM_GUESTDBG_USE_SW_BP)
+		c->intercepts[INTERCEPT_WORD_EXC] |= BIT(BP_VECTOR);
+	else
+		c->intercepts[INTERCEPT_WORD_EXC] &= ~BIT(BP_VECTOR);
 }
 
 void svm_inject_exception(struct kvm_vcpu *vcpu,

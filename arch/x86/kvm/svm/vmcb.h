@@ -59,6 +59,7 @@ enum {
 #define V_TPR_MASK		0xffULL
 #define V_IRQ_MASK		BIT_ULL(8)
 #define V_INTR_PRIO_SHIFT	16
+#define V_INTR_PRIO_MASK	(0xfULL << V_INTR_PRIO_SHIFT)
 #define V_IGN_TPR_MASK		BIT_ULL(20)
 #define V_INTR_MASKING_MASK	BIT_ULL(24)
 
