@@ -492,7 +492,7 @@ static unsigned int imm_bytes(const struct x86_insn *insn, unsigned int kind)
 static int decode_imm(struct byte_src *s, struct x86_insn *insn,
 		      unsigned int kind)
 {
-	s64 v, v2;
+	s64 v = 0, v2 = 0;
 	int r;
 
 	switch (kind) {

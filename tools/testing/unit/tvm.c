@@ -37,19 +37,27 @@ static void log_io(struct tvm *vm, uint64_t addr, const void *val,
 	memcpy(e->data, val, len > sizeof(e->data) ? sizeof(e->data) : len);
 }
 
-/* A read userspace must serve: the first attempt exits, the retry reads. */
+/*
+ * A read userspace must serve: the first attempt exits; after completion
+ * the instruction is re-executed and its reads are replayed in order.
+ */
 static int user_read(struct tvm *vm, bool pio, uint64_t addr, void *val,
 		     unsigned int len)
 {
-	if (vm->ready && vm->pend.addr == addr && vm->pend.len == len &&
-	    vm->pending_pio == pio) {
-		memcpy(val, vm->pend.data, len);
-		vm->ready = false;
-		vm->pending = false;
+	if (vm->next_done < vm->ndone) {
+		struct tvm_io *d = &vm->done[vm->next_done];
+
+		/* The emulator must repeat exactly the same accesses. */
+		if (d->addr != addr || d->len != len ||
+		    vm->done_pio[vm->next_done] != pio)
+			return X86EMUL_UNHANDLED;
+		memcpy(val, d->data, len);
+		vm->next_done++;
 		return X86EMUL_OK;
 	}
+	if (vm->ndone == sizeof(vm->done) / sizeof(vm->done[0]))
+		return X86EMUL_UNHANDLED;
 	vm->pending = true;
-	vm->ready = false;
 	vm->pending_pio = pio;
 	vm->pend.addr = addr;
 	vm->pend.len = len;
@@ -258,7 +266,9 @@ void tvm_set_mode(struct tvm *vm, enum x86_cpu_mode mode)
 	vm->seg[X86_SEG_TR].limit = 0x67;
 	vm->seg[X86_SEG_LDTR].unusable = 1;
 	vm->cr[0] = real ? 0x10 : 0x11;		/* ET, PE */
+	vm->cr[3] = 0;				/* fresh page tables */
 	vm->cr[4] = 0;
+	vm->pt_next = vm->mem_size;
 	vm->efer = 0;
 	if (mode == X86_MODE_LONG64)
 		tvm_paging_long(vm);
@@ -314,10 +324,13 @@ int tvm_emulate(struct tvm *vm, unsigned int max_rounds)
 	int r = X86EMUL_UNHANDLED;
 	unsigned int i;
 
+	vm->ndone = 0;
 	for (i = 0; i < max_rounds; i++) {
+		vm->next_done = 0;
+		vm->pending = false;
 		r = x86_emulate(&vm->c);
 		if (r != X86EMUL_IO_NEEDED)
-			return r;
+			break;
 		/* "Userspace" completes the read, then we re-execute. */
 		if (!vm->pending)
 			return X86EMUL_UNHANDLED;
@@ -328,8 +341,11 @@ int tvm_emulate(struct tvm *vm, unsigned int max_rounds)
 			memcpy(vm->pend.data,
 			       vm->mmio + (vm->pend.addr - vm->mmio_base),
 			       vm->pend.len);
-		vm->ready = true;
+		vm->done[vm->ndone] = vm->pend;
+		vm->done_pio[vm->ndone] = vm->pending_pio;
+		vm->ndone++;
 		vm->exits++;
 	}
+	vm->ndone = 0;
 	return r;
 }

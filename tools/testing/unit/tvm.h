@@ -28,10 +28,16 @@ struct tvm {
 	uint8_t *mmio;			/* its backing store */
 	uint8_t ports[65536 + 4];	/* port input values */
 
-	/* Pending userspace read (one at a time, like KVM_EXIT_MMIO). */
-	bool pending, ready;
-	bool pending_pio;
+	/*
+	 * Userspace reads: one pending at a time (like KVM_EXIT_MMIO), and
+	 * the completed ones of the current instruction, replayed in order
+	 * when it is re-executed (an instruction may read MMIO twice).
+	 */
+	bool pending, pending_pio;
 	struct tvm_io pend;
+	struct tvm_io done[4];
+	bool done_pio[4];
+	unsigned int ndone, next_done;
 
 	/* What the guest wrote to MMIO / ports, in order. */
 	struct tvm_io log[TVM_MMIO_MAX_LOG];
@@ -52,7 +58,10 @@ struct tvm {
 struct tvm *tvm_create(uint64_t mem_size);
 void tvm_destroy(struct tvm *vm);
 
-/* Flat segments for @mode (base 0, 4 GiB limit or 64 KiB in real mode). */
+/*
+ * Flat segments for @mode (base 0, 4 GiB limit or 64 KiB in real mode);
+ * drops any page tables built so far (long mode gets a fresh root).
+ */
 void tvm_set_mode(struct tvm *vm, enum x86_cpu_mode mode);
 
 /* Paging.  Root is allocated on first use; flags are PTE bits. */
