@@ -9,18 +9,30 @@
  * Documentation/virt/emulator.md.
  *
  * Use:
- *	struct x86_emul_ctxt c;  (about 400 bytes; may live on the stack)
+ *	struct x86_emul_ctxt c;  (about 450 bytes; may live on the stack)
  *
  *	x86_emul_init(&c, &my_ops, my_vcpu, mode, cpl);
  *	copy GPRs into c.regs[], RIP into c.rip, RFLAGS into c.rflags;
+ *	optionally set c.maxphyaddr, c.gbpages, c.rep_budget;
  *	r = x86_emulate(&c);
  *	X86EMUL_OK, X86EMUL_FAULT: write c.regs/c.rip/c.rflags back;
  *		on FAULT also inject c.exc (RIP still points at the insn).
+ *		A REP string insn may return OK with RIP unchanged: it made
+ *		progress and the guest re-executing it resumes it.
  *	X86EMUL_IO_NEEDED: nothing changed; exit to userspace for the
  *		MMIO read / port input the ops reported, then run
  *		x86_emulate() again from scratch with the data available.
  *	X86EMUL_UNHANDLED: nothing changed; report an emulation failure
  *		(KVM_EXIT_INTERNAL_ERROR) with c.insn.bytes[0..c.insn.len).
+ *
+ * Re-execution contract: for one instruction the emulator issues the same
+ * sequence of read_phys/pio_in calls every time it is run on the same
+ * state.  The ops therefore keep the reads userspace completed for the
+ * current instruction and hand them back, in order, on the next run (an
+ * instruction may read MMIO more than once, e.g. CMPS); they drop them when
+ * x86_emulate() returns anything but X86EMUL_IO_NEEDED.  Writes to MMIO
+ * and port output are queued by the ops (X86EMUL_IO_QUEUED) and happen
+ * once, after all reads; the caller exits to userspace after committing.
  *
  * Emulation never guesses: a valid instruction the emulator does not
  * implement gives X86EMUL_UNHANDLED, an undefined one #UD.
