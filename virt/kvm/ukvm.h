@@ -92,6 +92,7 @@ struct kvm_vcpu {
 /* vCPU requests: set with kvm_make_request(), consumed before guest entry. */
 static inline void kvm_make_request(int req, struct kvm_vcpu *vcpu)
 {
+	/* Whatever the request is about is visible before the request. */
 	smp_wmb();
 	set_bit(req, &vcpu->requests);
 }
@@ -101,6 +102,7 @@ static inline bool kvm_check_request(int req, struct kvm_vcpu *vcpu)
 	if (!test_bit(req, &vcpu->requests))
 		return false;
 	clear_bit(req, &vcpu->requests);
+	/* Pairs with kvm_make_request(): see the request's payload. */
 	smp_mb__after_atomic();
 	return true;
 }

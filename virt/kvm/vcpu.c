@@ -258,6 +258,7 @@ void kvm_make_all_cpus_request(struct kvm *kvm, int req)
 		/* Fall back to interrupting every CPU. */
 		kvm_for_each_vcpu(i, vcpu, kvm)
 			kvm_make_request(req, vcpu);
+		/* Requests before the IPIs that make vCPUs look at them. */
 		smp_mb();
 		on_each_cpu(kvm_ack_request, NULL, 1);
 		return;
@@ -266,6 +267,7 @@ void kvm_make_all_cpus_request(struct kvm *kvm, int req)
 	me = get_cpu();
 	kvm_for_each_vcpu(i, vcpu, kvm) {
 		kvm_make_request(req, vcpu);
+		/* Request before mode: pairs with the vCPU's entry check. */
 		smp_mb__after_atomic();
 		cpu = READ_ONCE(vcpu->cpu);
 		if (READ_ONCE(vcpu->mode) == IN_GUEST_MODE && cpu != me &&

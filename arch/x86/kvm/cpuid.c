@@ -19,32 +19,44 @@
  * CPUID, and APM vol 3, appendix E).
  */
 #define F(bit) BIT(bit)
-/* Leaf 1 ECX: SSE3 PCLMULQDQ SSSE3 FMA CX16 SSE4.1 SSE4.2 MOVBE POPCNT
- * AES XSAVE AVX F16C RDRAND. */
+/*
+ * Leaf 1 ECX: SSE3 PCLMULQDQ SSSE3 FMA CX16 SSE4.1 SSE4.2 MOVBE POPCNT AES
+ * XSAVE AVX F16C RDRAND.
+ */
 #define LEAF1_ECX (F(0) | F(1) | F(9) | F(12) | F(13) | F(19) | F(20) |	\
 		   F(22) | F(23) | F(25) | F(26) | F(28) | F(29) | F(30))
 #define LEAF1_ECX_OSXSAVE	F(27)
 #define LEAF1_ECX_HYPERVISOR	F(31)
-/* Leaf 1 EDX: FPU VME DE PSE TSC MSR PAE MCE CX8 APIC SEP MTRR PGE MCA CMOV
- * PAT PSE36 CLFLUSH MMX FXSR SSE SSE2. */
+/*
+ * Leaf 1 EDX: FPU VME DE PSE TSC MSR PAE MCE CX8 APIC SEP MTRR PGE MCA CMOV
+ * PAT PSE36 CLFLUSH MMX FXSR SSE SSE2.
+ */
 #define LEAF1_EDX (F(0) | F(1) | F(2) | F(3) | F(4) | F(5) | F(6) | F(7) | \
 		   F(8) | F(9) | F(11) | F(12) | F(13) | F(14) | F(15) |	\
 		   F(16) | F(17) | F(19) | F(23) | F(24) | F(25) | F(26))
-/* Leaf 7.0 EBX: FSGSBASE BMI1 AVX2 SMEP BMI2 ERMS AVX512F AVX512DQ ADX SMAP
- * AVX512IFMA CLFLUSHOPT CLWB AVX512CD SHA AVX512BW AVX512VL. */
+/*
+ * Leaf 7.0 EBX: FSGSBASE BMI1 AVX2 SMEP BMI2 ERMS AVX512F AVX512DQ ADX SMAP
+ * AVX512IFMA CLFLUSHOPT CLWB AVX512CD SHA AVX512BW AVX512VL.
+ */
 #define LEAF7_EBX (F(0) | F(3) | F(5) | F(7) | F(8) | F(9) | F(16) | F(17) | \
 		   F(19) | F(20) | F(21) | F(23) | F(24) | F(28) | F(29) |	\
 		   F(30) | F(31))
-/* Leaf 7.0 ECX: AVX512VBMI, VAES, VPCLMULQDQ, AVX512VNNI, AVX512BITALG,
- * AVX512VPOPCNTDQ, RDPID. */
+/*
+ * Leaf 7.0 ECX: AVX512VBMI VAES VPCLMULQDQ AVX512VNNI AVX512BITALG
+ * AVX512VPOPCNTDQ RDPID.
+ */
 #define LEAF7_ECX (F(1) | F(9) | F(10) | F(11) | F(12) | F(14) | F(22))
 /* Leaf 0xd.1 EAX: XSAVEOPT XSAVEC XGETBV1 (not XSAVES: no IA32_XSS). */
 #define LEAFD1_EAX (F(0) | F(1) | F(2))
-/* Leaf 0x8000_0001 ECX: LAHF CMPLEGACY ABM SSE4A MISALIGNSSE 3DNOWPREFETCH
- * FMA4 TBM. */
+/*
+ * Leaf 0x8000_0001 ECX: LAHF CMPLEGACY ABM SSE4A MISALIGNSSE 3DNOWPREFETCH
+ * FMA4 TBM.
+ */
 #define LEAF81_ECX (F(0) | F(1) | F(5) | F(6) | F(7) | F(8) | F(16) | F(21))
-/* Leaf 0x8000_0001 EDX: leaf 1's common bits plus SYSCALL NX MMXEXT
- * FXSR_OPT PDPE1GB RDTSCP LM. */
+/*
+ * Leaf 0x8000_0001 EDX: leaf 1's common bits plus SYSCALL NX MMXEXT
+ * FXSR_OPT PDPE1GB RDTSCP LM.
+ */
 #define LEAF81_EDX (F(0) | F(1) | F(2) | F(3) | F(4) | F(5) | F(6) | F(7) | \
 		    F(8) | F(9) | F(11) | F(12) | F(13) | F(14) | F(15) |	\
 		    F(16) | F(17) | F(20) | F(22) | F(23) | F(24) | F(25) | \
@@ -122,8 +134,10 @@ static void add_basic_leaves(void)
 	u32 i, sub;
 
 	for (i = 0; i <= max; i++) {
-		/* 2-6 are cache/topology/power details we do not virtualise,
-		 * 8-0xc are reserved or Intel-only on AMD hosts. */
+		/*
+		 * 2-6 are cache/topology/power details we do not virtualise,
+		 * 8-0xc are reserved or Intel-only on AMD hosts.
+		 */
 		if ((i >= 2 && i <= 6) || (i >= 8 && i <= 0xc))
 			continue;
 		if (i == 0xd) {
