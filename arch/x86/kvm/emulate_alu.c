@@ -80,18 +80,16 @@ u64 x86_alu(unsigned int op, unsigned int size, u64 a, u64 b, u64 *flags)
 
 	a &= mask;
 	b &= mask;
+	if (op != X86_ALU_ADC && op != X86_ALU_SBB)
+		cin = 0;
 	switch (op) {
 	case X86_ALU_ADD:
-		cin = 0;
-		/* fall through */
 	case X86_ALU_ADC:
 		r = (a + b + cin) & mask;
 		f = add_flags(a, b, r, size);
 		break;
 	case X86_ALU_SUB:
 	case X86_ALU_CMP:
-		cin = 0;
-		/* fall through */
 	case X86_ALU_SBB:
 		r = (a - b - cin) & mask;
 		f = sub_flags(a, b, r, size);

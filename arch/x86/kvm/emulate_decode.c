@@ -293,7 +293,7 @@ struct byte_src {
 	struct x86_exception *exc;
 };
 
-static int raise(struct x86_exception *exc, u8 vector)
+static int decode_fault(struct x86_exception *exc, u8 vector)
 {
 	exc->vector = vector;
 	exc->has_error_code = vector == X86_EXC_GP;
@@ -306,7 +306,7 @@ static int raise(struct x86_exception *exc, u8 vector)
 static int need(struct byte_src *s, struct x86_insn *insn, unsigned int idx)
 {
 	if (idx >= X86_MAX_INSN_LEN)
-		return raise(s->exc, X86_EXC_GP);
+		return decode_fault(s->exc, X86_EXC_GP);
 	if (s->c)
 		return x86_fetch_insn_byte(s->c, idx);
 	if (idx >= s->avail)
@@ -559,10 +559,10 @@ static int decode_vex(struct byte_src *s, struct x86_insn *insn, u8 esc)
 
 	if (esc == 0x62 ? (map == 0 || map == 4 || map == 7) :
 	    esc == 0x8f ? (map < 8 || map > 10) : (map < 1 || map > 3))
-		return raise(s->exc, X86_EXC_UD);
+		return decode_fault(s->exc, X86_EXC_UD);
 	/* EVEX payload fixed bits: P0[3] = 0, P1[2] = 1 (AVX-512 spec). */
 	if (esc == 0x62 && ((p[0] & 0x08) || !(p[1] & 0x04)))
-		return raise(s->exc, X86_EXC_UD);
+		return decode_fault(s->exc, X86_EXC_UD);
 
 	r = next_byte(s, insn, &op);
 	if (r)
@@ -704,7 +704,7 @@ static int is_vex_escape(struct byte_src *s, struct x86_insn *insn, u8 op,
 		*vex = is_64(insn) || (next & 0xc0) == 0xc0;
 	if (*vex && op == 0x8f && (insn->mode == X86_MODE_REAL ||
 				   insn->mode == X86_MODE_VM86))
-		return raise(s->exc, X86_EXC_UD);
+		return decode_fault(s->exc, X86_EXC_UD);
 	return X86EMUL_OK;
 }
 
@@ -755,9 +755,9 @@ static int decode_opcode(struct byte_src *s, struct x86_insn *insn)
 	d = opcode_entry(insn, &tmp);
 	apply_desc(insn, d, false);
 	if (insn->flags & D_UD)
-		return raise(s->exc, X86_EXC_UD);
+		return decode_fault(s->exc, X86_EXC_UD);
 	if ((insn->flags & D_INV64) && is_64(insn))
-		return raise(s->exc, X86_EXC_UD);
+		return decode_fault(s->exc, X86_EXC_UD);
 	/*
 	 * 63 is ARPL outside 64-bit mode; MOVSXD without REX.W has a source
 	 * size the vendors disagree on, so it is not emulated.
@@ -793,13 +793,13 @@ static int decode_opcode(struct byte_src *s, struct x86_insn *insn)
 					       IMM_RELZ) << D_IMM_SHIFT);
 				insn->kind = K_NOT_EMULATED;
 			} else {
-				return raise(s->exc, X86_EXC_UD);
+				return decode_fault(s->exc, X86_EXC_UD);
 			}
 		}
 		if (insn->map == X86_MAP_ONE && op >= 0x80 && op <= 0x83)
 			insn->sub = (insn->modrm >> 3) & 7;
 		if ((insn->flags & D_MEM) && !insn->mem)
-			return raise(s->exc, X86_EXC_UD);
+			return decode_fault(s->exc, X86_EXC_UD);
 		/* AMD AltMovCr8: LOCK adds 8 to the CR number (APM 3, MOV CRn). */
 		if (insn->map == X86_MAP_0F && (op == 0x20 || op == 0x22) &&
 		    insn->lock)
