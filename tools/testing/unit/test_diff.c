@@ -112,6 +112,8 @@ static const struct form forms[] = {
 	{ "test rAX,Iz", { 0xa9 }, 1, M_NONE, 0, I_Z, 0, AF },
 	{ "test Eb,Ib", { 0xf6 }, 1, M_EXT, 0, I_B, F_BYTE, AF },
 	{ "test Ev,Iz", { 0xf7 }, 1, M_EXT, 0, I_Z, 0, AF },
+	{ "test Eb,Ib (/1)", { 0xf6 }, 1, M_EXT, 1, I_B, F_BYTE, AF },
+	{ "test Ev,Iz (/1)", { 0xf7 }, 1, M_EXT, 1, I_Z, 0, AF },
 	{ "not Eb", { 0xf6 }, 1, M_EXT, 2, I_NONE, F_BYTE | F_LOCKABLE, 0 },
 	{ "not Ev", { 0xf7 }, 1, M_EXT, 2, I_NONE, F_LOCKABLE, 0 },
 	{ "neg Eb", { 0xf6 }, 1, M_EXT, 3, I_NONE, F_BYTE | F_LOCKABLE, 0 },
