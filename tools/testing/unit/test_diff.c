@@ -8,6 +8,7 @@
  * Usage: test_diff [states-per-form] (default 300).
  */
 #define _GNU_SOURCE
+#include <cpuid.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -854,8 +855,17 @@ int main(int argc, char **argv)
 	sigaction(SIGFPE, &sa, NULL);
 
 	for (i = 0; i < NFORMS; i++) {
-		unsigned int before = ran;
-		int fails = check_form(&r, &forms[i], n, &ran);
+		unsigned int before = ran, a, b, c, d;
+		int fails;
+
+		/* MOVBE is CPUID.1:ECX[22]; without it the host cannot judge. */
+		if (forms[i].op[1] == 0x38 && (!__get_cpuid(1, &a, &b, &c, &d) ||
+					       !(c & (1U << 22)))) {
+			ktap_pass(i + 1, "diff %s # SKIP host has no MOVBE",
+				  forms[i].name);
+			continue;
+		}
+		fails = check_form(&r, &forms[i], n, &ran);
 
 		if (fails || ran == before) {
 			failed++;
