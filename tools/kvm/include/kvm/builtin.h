@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef KVM__BUILTIN_H
+#define KVM__BUILTIN_H
+
+/* One lkvm command; each lives in its own builtin-NAME.c. */
+struct lkvm_command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+extern const struct lkvm_command lkvm_commands[];
+
+int cmd_run(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+#endif

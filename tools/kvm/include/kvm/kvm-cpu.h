@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef KVM__KVM_CPU_H
+#define KVM__KVM_CPU_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+
+#include "kvm/kvm.h"
+
+struct kvm_cpu {
+	int id;
+	int fd;
+	struct kvm_run *run;
+	struct kvm *kvm;
+	pthread_t thread;
+	bool started;
+};
+
+struct kvm_cpu *kvm_cpu__new(struct kvm *kvm, int id);
+void kvm_cpu__start_all(struct kvm *kvm);
+void kvm_cpu__join_all(struct kvm *kvm);
+
+/*
+ * Complete a pending PIO/MMIO exit without running guest code, so that
+ * the register state read afterwards is consistent (used by handlers that
+ * change guest registers, like the real-mode BIOS).
+ */
+void kvm_cpu__complete_io(struct kvm_cpu *cpu);
+
+void kvm_cpu__dump_regs(struct kvm_cpu *cpu);
+
+/* x86/cpu.c */
+void kvm_cpu__setup_cpuid(struct kvm_cpu *cpu);
+void kvm_cpu__setup_msrs(struct kvm_cpu *cpu);
+void kvm_cpu__setup_lapic(struct kvm_cpu *cpu);
+void kvm_cpu__setup_boot_regs(struct kvm_cpu *cpu);
+
+#endif

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lkvm: run Linux guests on /dev/kvm.  `lkvm COMMAND [options]`.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "kvm/builtin.h"
+#include "kvm/util.h"
+
+const struct lkvm_command lkvm_commands[] = {
+	{ "run", cmd_run, "boot a kernel in a new guest" },
+	{ "help", cmd_help, "list the commands, or show one's options" },
+	{ "version", cmd_version, "print lkvm's version" },
+	{ NULL, NULL, NULL },
+};
+
+int main(int argc, char **argv)
+{
+	const char *name = argc > 1 ? argv[1] : "help";
+
+	if (!strcmp(name, "--help") || !strcmp(name, "-h"))
+		name = "help";
+	if (!strcmp(name, "--version"))
+		name = "version";
+	for (const struct lkvm_command *c = lkvm_commands; c->name; c++) {
+		if (!strcmp(c->name, name))
+			return c->fn(argc > 1 ? argc - 1 : 1,
+				     argc > 1 ? argv + 1 : argv);
+	}
+	die("unknown command '%s' (try 'lkvm help')", name);
+}
