@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Just enough ACPI for the guest to power itself off: RSDP -> RSDT ->
+ * FADT (+ FACS, DSDT) and the PM1 register block the FADT points at.
+ * CPUs and interrupt routing stay in the MP table (mptable.c); without a
+ * MADT Linux keeps using it.  The DSDT declares \_S5 (the soft-off sleep
+ * type) and the PCI host bridge, because with ACPI enabled Linux finds
+ * PCI root buses only through the namespace.
+ *
+ * Layouts: ACPI 1.0b, sections 5.2 (tables) and 4.7.3 (PM1 registers);
+ * AML encoding: ACPI 5.0, chapter 20.
+ */
+#include <string.h>
+
+#include "kvm/bus.h"
+#include "kvm/init.h"
+#include "kvm/kvm.h"
+#include "kvm/x86.h"
+
+#define ACPI_RSDP_ADDR		0xe0000	/* Linux scans 0xe0000-0xfffff */
+#define ACPI_RSDT_ADDR		0xe0040
+#define ACPI_FADT_ADDR		0xe0100
+#define ACPI_FACS_ADDR		0xe0200	/* 64-byte aligned */
+#define ACPI_DSDT_ADDR		0xe0300
+
+#define ACPI_PM1_EVT_PORT	0x600	/* PM1_STS, PM1_EN: 2 bytes each */
+#define ACPI_PM1_EVT_LEN	4
+#define ACPI_PM1_CNT_PORT	0x604
+#define ACPI_PM1_CNT_LEN	2
+#define ACPI_SCI_IRQ		9
+
+#define PM1_CNT_SCI_EN		0x0001
+#define PM1_CNT_SLP_TYP_SHIFT	10
+#define PM1_CNT_SLP_TYP_MASK	0x7
+#define PM1_CNT_SLP_EN		0x2000
+#define SLP_TYP_S5		5	/* our choice, published in \_S5 */
+
+#define FADT_F_WBINVD		(1 << 0)
+#define FADT_F_PROC_C1		(1 << 2)
+#define FADT_F_PWR_BUTTON	(1 << 4)	/* no fixed power button */
+#define FADT_F_SLP_BUTTON	(1 << 5)	/* no fixed sleep button */
+#define C2_DISABLED_LATENCY	101
+#define C3_DISABLED_LATENCY	1001
+
+struct acpi_header {
+	char signature[4];
+	u32 length;
+	u8 revision;
+	u8 checksum;
+	char oem_id[6];
+	char oem_table_id[8];
+	u32 oem_revision;
+	char creator_id[4];
+	u32 creator_revision;
+} __attribute__((packed));
+
+struct acpi_rsdp {
+	char signature[8];		/* "RSD PTR " */
+	u8 checksum;
+	char oem_id[6];
+	u8 revision;			/* 0: ACPI 1.0 */
+	u32 rsdt_address;
+} __attribute__((packed));
+
+struct acpi_rsdt {
+	struct acpi_header h;
+	u32 entry[1];
+} __attribute__((packed));
+
+/* The ACPI 1.0 FADT, 116 bytes. */
+struct acpi_fadt {
+	struct acpi_header h;
+	u32 firmware_ctrl;
+	u32 dsdt;
+	u8 int_model;
+	u8 pm_profile;
+	u16 sci_int;
+	u32 smi_cmd;			/* 0: ACPI mode is always on */
+	u8 acpi_enable, acpi_disable, s4bios_req, pstate_cnt;
+	u32 pm1a_evt_blk, pm1b_evt_blk;
+	u32 pm1a_cnt_blk, pm1b_cnt_blk;
+	u32 pm2_cnt_blk, pm_tmr_blk;
+	u32 gpe0_blk, gpe1_blk;
+	u8 pm1_evt_len, pm1_cnt_len, pm2_cnt_len, pm_tmr_len;
+	u8 gpe0_blk_len, gpe1_blk_len, gpe1_base, cst_cnt;
+	u16 p_lvl2_lat, p_lvl3_lat;
+	u16 flush_size, flush_stride;
+	u8 duty_offset, duty_width, day_alrm, mon_alrm, century;
+	u8 reserved[3];
+	u32 flags;
+} __attribute__((packed));
+
+struct acpi_facs {
+	char signature[4];
+	u32 length;
+	u32 hw_signature;
+	u32 waking_vector;
+	u32 global_lock;
+	u32 flags;
+	u8 reserved[40];
+} __attribute__((packed));
+
+/*
+ * DefinitionBlock body:
+ *   Name (_S5_, Package () { 5, 5, 0, 0 })
+ *   Scope (\_SB_) {
+ *     Device (PCI0) { Name (_HID, EisaId ("PNP0A03")) Name (_UID, Zero) }
+ *   }
+ */
+static const u8 dsdt_aml[] = {
+	0x08, '_', 'S', '5', '_',		/* NameOp "_S5_" */
+	0x12, 0x08, 0x04,			/* PackageOp, PkgLength, 4 elements */
+	0x0a, SLP_TYP_S5, 0x0a, SLP_TYP_S5,	/* BytePrefix 5, BytePrefix 5 */
+	0x00, 0x00,				/* Zero, Zero */
+	0x10, 0x1d, '\\', '_', 'S', 'B', '_',	/* ScopeOp, PkgLength, "\_SB_" */
+	0x5b, 0x82, 0x15, 'P', 'C', 'I', '0',	/* DeviceOp, PkgLength, "PCI0" */
+	0x08, '_', 'H', 'I', 'D',		/* NameOp "_HID" */
+	0x0c, 0x41, 0xd0, 0x0a, 0x03,		/* DWordPrefix EisaId("PNP0A03") */
+	0x08, '_', 'U', 'I', 'D', 0x00,		/* NameOp "_UID" Zero */
+};
+
+static struct kvm *acpi_kvm;
+
+static u8 acpi_checksum(const void *p, size_t len)
+{
+	const u8 *b = p;
+	u8 sum = 0;
+
+	while (len--)
+		sum += *b++;
+	return -sum;
+}
+
+static void acpi_fill_header(struct acpi_header *h, const char *sig, u32 len,
+			     u8 rev)
+{
+	memcpy(h->signature, sig, 4);
+	h->length = len;
+	h->revision = rev;
+	memcpy(h->oem_id, "LKVM  ", 6);
+	memcpy(h->oem_table_id, "LKVMMACH", 8);
+	h->oem_revision = 1;
+	memcpy(h->creator_id, "LKVM", 4);
+	h->creator_revision = 1;
+	h->checksum = 0;
+	h->checksum = acpi_checksum(h, len);
+}
+
+/*
+ * PM1 status (bytes 0-1) and enable (bytes 2-3).  No event ever fires, so
+ * status reads 0; enable bits read back as written.
+ */
+static _Atomic u16 pm1_enable;
+
+static void pm1_evt_io(struct kvm_cpu *cpu, u64 off, u8 *data, u32 len,
+		       bool is_write, void *opaque)
+{
+	u8 regs[ACPI_PM1_EVT_LEN] = { 0 };
+	u16 en = pm1_enable;
+
+	(void)cpu;
+	(void)opaque;
+	regs[2] = en;
+	regs[3] = en >> 8;
+	for (u32 i = 0; i < len && off + i < ACPI_PM1_EVT_LEN; i++) {
+		if (!is_write)
+			data[i] = regs[off + i];
+		else if (off + i >= 2)
+			regs[off + i] = data[i];
+	}
+	if (is_write)
+		pm1_enable = regs[2] | regs[3] << 8;
+}
+
+static void pm1_cnt_io(struct kvm_cpu *cpu, u64 off, u8 *data, u32 len,
+		       bool is_write, void *opaque)
+{
+	u16 v;
+
+	(void)cpu;
+	(void)opaque;
+	if (!is_write) {
+		bus__put(data, len, off == 0 ? PM1_CNT_SCI_EN : 0);
+		return;
+	}
+	if (off != 0 || len != 2)
+		return;
+	v = bus__get(data, 2);
+	if ((v & PM1_CNT_SLP_EN) &&
+	    ((v >> PM1_CNT_SLP_TYP_SHIFT) & PM1_CNT_SLP_TYP_MASK) == SLP_TYP_S5)
+		kvm__request_stop(acpi_kvm, KVM_STOP_POWEROFF);
+}
+
+static int acpi__init(struct kvm *kvm)
+{
+	struct acpi_rsdp *rsdp = guest_ptr(kvm, ACPI_RSDP_ADDR, sizeof(*rsdp));
+	struct acpi_rsdt *rsdt = guest_ptr(kvm, ACPI_RSDT_ADDR, sizeof(*rsdt));
+	struct acpi_fadt *fadt = guest_ptr(kvm, ACPI_FADT_ADDR, sizeof(*fadt));
+	struct acpi_facs *facs = guest_ptr(kvm, ACPI_FACS_ADDR, sizeof(*facs));
+	u32 dsdt_len = sizeof(struct acpi_header) + sizeof(dsdt_aml);
+	struct acpi_header *dsdt = guest_ptr(kvm, ACPI_DSDT_ADDR, dsdt_len);
+	int r;
+
+	acpi_kvm = kvm;
+
+	memcpy(dsdt + 1, dsdt_aml, sizeof(dsdt_aml));
+	acpi_fill_header(dsdt, "DSDT", dsdt_len, 1);
+
+	memset(facs, 0, sizeof(*facs));
+	memcpy(facs->signature, "FACS", 4);
+	facs->length = sizeof(*facs);
+
+	memset(fadt, 0, sizeof(*fadt));
+	fadt->firmware_ctrl = ACPI_FACS_ADDR;
+	fadt->dsdt = ACPI_DSDT_ADDR;
+	fadt->sci_int = ACPI_SCI_IRQ;
+	fadt->pm1a_evt_blk = ACPI_PM1_EVT_PORT;
+	fadt->pm1_evt_len = ACPI_PM1_EVT_LEN;
+	fadt->pm1a_cnt_blk = ACPI_PM1_CNT_PORT;
+	fadt->pm1_cnt_len = ACPI_PM1_CNT_LEN;
+	fadt->p_lvl2_lat = C2_DISABLED_LATENCY;
+	fadt->p_lvl3_lat = C3_DISABLED_LATENCY;
+	fadt->century = 0x32;	/* CMOS century register, see hw/rtc.c */
+	fadt->flags = FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_PWR_BUTTON |
+		      FADT_F_SLP_BUTTON;
+	acpi_fill_header(&fadt->h, "FACP", sizeof(*fadt), 1);
+
+	rsdt->entry[0] = ACPI_FADT_ADDR;
+	acpi_fill_header(&rsdt->h, "RSDT", sizeof(*rsdt), 1);
+
+	memset(rsdp, 0, sizeof(*rsdp));
+	memcpy(rsdp->signature, "RSD PTR ", 8);
+	memcpy(rsdp->oem_id, "LKVM  ", 6);
+	rsdp->rsdt_address = ACPI_RSDT_ADDR;
+	rsdp->checksum = acpi_checksum(rsdp, sizeof(*rsdp));
+
+	r = bus__register(BUS_PIO, ACPI_PM1_EVT_PORT, ACPI_PM1_EVT_LEN,
+			  pm1_evt_io, NULL);
+	if (r < 0)
+		return r;
+	return bus__register(BUS_PIO, ACPI_PM1_CNT_PORT, ACPI_PM1_CNT_LEN,
+			     pm1_cnt_io, NULL);
+}
+lkvm_init(INIT_FIRMWARE, acpi__init);
