@@ -34,7 +34,7 @@ check: deps
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	@scripts/run-guest $(BACKEND)
+	@scripts/run-guest $(or $(BACKEND),ukvm)
 
 bench: deps
 	@$(MAKE) --no-print-directory all
