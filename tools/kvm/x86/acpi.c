@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Just enough ACPI for the guest to power itself off: RSDP -> RSDT ->
- * FADT (+ FACS, DSDT) and the PM1 register block the FADT points at.
- * CPUs and interrupt routing stay in the MP table (mptable.c); without a
- * MADT Linux keeps using it.  The DSDT declares \_S5 (the soft-off sleep
- * type) and the PCI host bridge, because with ACPI enabled Linux finds
- * PCI root buses only through the namespace.
+ * FADT (+ FACS, DSDT), MADT, and the PM1 register block the FADT points
+ * at.  Once an RSDP exists Linux ignores the MP table unless a MADT is
+ * present ("No APIC-table, disabling MPS"), so the MADT repeats what the
+ * MP table says about CPUs and the IOAPIC.  The DSDT declares \_S5 (the
+ * soft-off sleep type) and the PCI host bridge, because with ACPI enabled
+ * Linux finds PCI root buses only through the namespace.
  *
  * Layouts: ACPI 1.0b, sections 5.2 (tables) and 4.7.3 (PM1 registers);
  * AML encoding: ACPI 5.0, chapter 20.
@@ -22,6 +23,8 @@
 #define ACPI_FADT_ADDR		0xe0100
 #define ACPI_FACS_ADDR		0xe0200	/* 64-byte aligned */
 #define ACPI_DSDT_ADDR		0xe0300
+#define ACPI_MADT_ADDR		0xe0400
+#define ACPI_MADT_MAX		0x1000
 
 #define ACPI_PM1_EVT_PORT	0x600	/* PM1_STS, PM1_EN: 2 bytes each */
 #define ACPI_PM1_EVT_LEN	4
@@ -64,7 +67,39 @@ struct acpi_rsdp {
 
 struct acpi_rsdt {
 	struct acpi_header h;
-	u32 entry[1];
+	u32 entry[2];
+} __attribute__((packed));
+
+/* MADT (ACPI 1.0b, 5.2.8) and the entries lkvm uses. */
+struct acpi_madt {
+	struct acpi_header h;
+	u32 lapic_addr;
+	u32 flags;
+} __attribute__((packed));
+
+#define MADT_PCAT_COMPAT	1	/* 8259s present (disabled by the OS) */
+#define MADT_LAPIC		0
+#define MADT_IOAPIC		1
+#define MADT_LAPIC_NMI		4
+#define MADT_ENABLED		1
+#define MADT_ALL_CPUS		0xff
+#define MADT_LINT1		1
+
+struct madt_lapic {
+	u8 type, length, acpi_id, apic_id;
+	u32 flags;
+} __attribute__((packed));
+
+struct madt_ioapic {
+	u8 type, length, id, reserved;
+	u32 address;
+	u32 gsi_base;
+} __attribute__((packed));
+
+struct madt_lapic_nmi {
+	u8 type, length, acpi_id;
+	u16 flags;
+	u8 lint;
 } __attribute__((packed));
 
 /* The ACPI 1.0 FADT, 116 bytes. */
@@ -191,6 +226,34 @@ static void pm1_cnt_io(struct kvm_cpu *cpu, u64 off, u8 *data, u32 len,
 		kvm__request_stop(acpi_kvm, KVM_STOP_POWEROFF);
 }
 
+static void acpi__build_madt(struct kvm *kvm)
+{
+	struct acpi_madt *madt = guest_ptr(kvm, ACPI_MADT_ADDR, ACPI_MADT_MAX);
+	u8 *p = (u8 *)(madt + 1);
+	struct madt_ioapic *io;
+	struct madt_lapic_nmi *nmi;
+
+	memset(madt, 0, ACPI_MADT_MAX);
+	madt->lapic_addr = X86_LAPIC_ADDR;
+	madt->flags = MADT_PCAT_COMPAT;
+	for (int i = 0; i < kvm->nr_cpus; i++) {
+		struct madt_lapic *l = (void *)p;
+
+		*l = (struct madt_lapic){ MADT_LAPIC, sizeof(*l), i, i,
+					  MADT_ENABLED };
+		p += sizeof(*l);
+	}
+	io = (void *)p;
+	*io = (struct madt_ioapic){ MADT_IOAPIC, sizeof(*io),
+				    X86_IOAPIC_ID(kvm), 0, X86_IOAPIC_ADDR, 0 };
+	p += sizeof(*io);
+	nmi = (void *)p;
+	*nmi = (struct madt_lapic_nmi){ MADT_LAPIC_NMI, sizeof(*nmi),
+					MADT_ALL_CPUS, 0, MADT_LINT1 };
+	p += sizeof(*nmi);
+	acpi_fill_header(&madt->h, "APIC", p - (u8 *)madt, 1);
+}
+
 static int acpi__init(struct kvm *kvm)
 {
 	struct acpi_rsdp *rsdp = guest_ptr(kvm, ACPI_RSDP_ADDR, sizeof(*rsdp));
@@ -225,7 +288,10 @@ static int acpi__init(struct kvm *kvm)
 		      FADT_F_SLP_BUTTON;
 	acpi_fill_header(&fadt->h, "FACP", sizeof(*fadt), 1);
 
+	acpi__build_madt(kvm);
+
 	rsdt->entry[0] = ACPI_FADT_ADDR;
+	rsdt->entry[1] = ACPI_MADT_ADDR;
 	acpi_fill_header(&rsdt->h, "RSDT", sizeof(*rsdt), 1);
 
 	memset(rsdp, 0, sizeof(*rsdp));

@@ -2,10 +2,9 @@
 /*
  * The MP table (Intel MultiProcessor Specification 1.4, chapter 4): it
  * tells the guest how many CPUs there are, where the IOAPIC is and how
- * ISA and PCI interrupts reach it.  It is chosen over ACPI's MADT because
- * it describes all of that in one small, checksummed structure with no
- * AML, and because Linux finds PCI through configuration mechanism #1
- * without an ACPI namespace when no RSDP exists.
+ * ISA and PCI interrupts reach it.  A guest booted with acpi=off (or any
+ * OS without ACPI) reads this; with ACPI on, Linux reads the MADT that
+ * acpi.c builds from the same facts.
  */
 #include <string.h>
 
@@ -29,8 +28,6 @@
 #define CPU_BOOTPROCESSOR	0x02
 #define APIC_VERSION		0x14
 #define IOAPIC_VERSION		0x11
-#define IOAPIC_ADDR		0xfec00000
-#define LAPIC_ADDR		0xfee00000
 
 #define MP_INT			0
 #define MP_NMI			1
@@ -143,7 +140,7 @@ static int mptable__init(struct kvm *kvm)
 	struct mpf_intel *mpf = guest_ptr(kvm, MP_FLOATING_ADDR, sizeof(*mpf));
 	struct mpc_table *mpc = guest_ptr(kvm, MP_CONFIG_ADDR, MP_MAX_SIZE);
 	struct mp_writer w = { .base = (u8 *)mpc };
-	u8 ioapic_id = kvm->nr_cpus;
+	u8 ioapic_id = X86_IOAPIC_ID(kvm);
 	struct mpc_bus *bus;
 	struct mpc_ioapic *io;
 
@@ -166,7 +163,7 @@ static int mptable__init(struct kvm *kvm)
 
 	io = mp_add(&w, sizeof(*io));
 	*io = (struct mpc_ioapic){ MP_IOAPIC, ioapic_id, IOAPIC_VERSION,
-				   CPU_ENABLED, IOAPIC_ADDR };
+				   CPU_ENABLED, X86_IOAPIC_ADDR };
 
 	/* ISA IRQ n is IOAPIC pin n: that is how KVM's irqchip routes GSIs. */
 	for (int irq = 0; irq < ISA_IRQS; irq++)
@@ -192,7 +189,7 @@ static int mptable__init(struct kvm *kvm)
 	memcpy(mpc->oem, "LKVM    ", 8);
 	memcpy(mpc->productid, "LKVM        ", 12);
 	mpc->oemcount = w.count;
-	mpc->lapic = LAPIC_ADDR;
+	mpc->lapic = X86_LAPIC_ADDR;
 	mpc->checksum = checksum(mpc, mpc->length);
 
 	memset(mpf, 0, sizeof(*mpf));

@@ -31,6 +31,12 @@
 #define BOOT_GDT_DS		0x18
 #define BOOT_GDT_CS32		0x20
 
+/* Interrupt controllers, where KVM's in-kernel irqchip puts them. */
+#define X86_LAPIC_ADDR		0xfee00000
+#define X86_IOAPIC_ADDR		0xfec00000
+/* The IOAPIC's ID follows the CPUs' APIC IDs (0 .. nr_cpus - 1). */
+#define X86_IOAPIC_ID(kvm)	((kvm)->nr_cpus)
+
 /* e820 entry types (ACPI spec, "Address Range Types"). */
 #define E820_RAM		1
 #define E820_RESERVED		2
