@@ -115,6 +115,10 @@ struct kvm_vcpu_arch {
 
 	struct fpu_guest guest_fpu;
 
+	/* Page-table pages for the next nested page fault (mmu/npt.c). */
+	void *npt_cache[3];
+	int npt_cache_n;
+
 	void *backend;		/* hardware-specific vCPU state */
 };
 

@@ -187,6 +187,7 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
 {
 	kvm_x86_ops->vcpu_free(vcpu);
+	kvm_mmu_free_vcpu_cache(vcpu);
 	fpu_free_guest_fpstate(&vcpu->arch.guest_fpu);
 	kfree(vcpu->arch.cpuid_entries);
 }

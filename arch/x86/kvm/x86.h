@@ -199,6 +199,7 @@ int kvm_mmu_init_vm(struct kvm *kvm);
 void kvm_mmu_destroy_vm(struct kvm *kvm);
 int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code);
 void kvm_mmu_zap_range(struct kvm *kvm, gfn_t start, unsigned long npages);
+void kvm_mmu_free_vcpu_cache(struct kvm_vcpu *vcpu);
 u64 kvm_mmu_max_gfn(void);
 
 #endif /* UKVM_X86_H */

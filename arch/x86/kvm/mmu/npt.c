@@ -8,9 +8,11 @@
  *
  * The format is the long-mode 4-level page table (APM vol 2, 15.25.5);
  * every nested access counts as a user access, so U/S is always set.
+ * A 2 MiB leaf is used where the slot and a huge host page line up.
  */
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/pgtable.h>
 #include <linux/io.h>
 
 #include "x86.h"
@@ -20,15 +22,18 @@
 #define NPT_USER	BIT_ULL(2)
 #define NPT_ACCESSED	BIT_ULL(5)
 #define NPT_DIRTY	BIT_ULL(6)
+#define NPT_LARGE	BIT_ULL(7)	/* PS: a 2 MiB leaf at level 2 */
 #define NPT_ADDR_MASK	GENMASK_ULL(51, 12)
 #define NPT_TABLE_BITS	(NPT_PRESENT | NPT_WRITABLE | NPT_USER | NPT_ACCESSED)
+#define NPT_LEAF_BITS	(NPT_PRESENT | NPT_USER | NPT_ACCESSED | NPT_DIRTY)
 
 #define NPT_LEVELS	4
 #define NPT_GPA_BITS	48	/* what a 4-level table can map */
 #define NPT_ENTRIES	512
+#define NPT_HUGE_PAGES	512	/* 4 KiB pages in a 2 MiB leaf */
 
-/* Pages unpinned per batch while zapping: one TLB shootdown each. */
-#define NPT_ZAP_BATCH	(PAGE_SIZE / sizeof(struct page *))
+/* Leaves dropped per batch while zapping: one TLB shootdown each. */
+#define NPT_ZAP_BATCH	(PAGE_SIZE / sizeof(u64))
 
 static unsigned int npt_index(gfn_t gfn, int level)
 {
@@ -38,6 +43,20 @@ static unsigned int npt_index(gfn_t gfn, int level)
 static u64 *npt_table(u64 entry)
 {
 	return __va(entry & NPT_ADDR_MASK);
+}
+
+static bool npt_is_huge(u64 entry, int level)
+{
+	return level == 2 && (entry & NPT_LARGE);
+}
+
+/* Each leaf pins every 4 KiB page it maps: drop those pins. */
+static void npt_unpin_leaf(u64 entry, unsigned long npages)
+{
+	unsigned long pfn = (entry & NPT_ADDR_MASK) >> PAGE_SHIFT, i;
+
+	for (i = 0; i < npages; i++)
+		unpin_user_page(pfn_to_page(pfn + i));
 }
 
 u64 kvm_mmu_max_gfn(void)
@@ -69,7 +88,9 @@ static void npt_free_table(u64 *table, int level)
 		if (!(e & NPT_PRESENT))
 			continue;
 		if (level == 1)
-			unpin_user_page(pfn_to_page(e >> PAGE_SHIFT));
+			npt_unpin_leaf(e, 1);
+		else if (npt_is_huge(e, level))
+			npt_unpin_leaf(e, NPT_HUGE_PAGES);
 		else
 			npt_free_table(npt_table(e), level - 1);
 	}
@@ -87,78 +108,175 @@ void kvm_mmu_destroy_vm(struct kvm *kvm)
 	mmu->root_pa = 0;
 }
 
-/*
- * Find the leaf entry for @gfn, creating the missing tables from
- * @spare (pages allocated before taking the lock).  Caller holds mmu->lock.
- */
-static u64 *npt_leaf(struct kvm_mmu *mmu, gfn_t gfn, u64 **spare, int *nspare)
+/* ---- the fault path ---------------------------------------------------- */
+
+/* Table pages for one fault, allocated before the lock is taken. */
+static int npt_topup_cache(struct kvm_vcpu *vcpu)
 {
-	u64 *table = mmu->root;
-	int level;
+	struct kvm_vcpu_arch *a = &vcpu->arch;
 
-	for (level = NPT_LEVELS; level > 1; level--) {
-		u64 *e = &table[npt_index(gfn, level)];
+	while (a->npt_cache_n < ARRAY_SIZE(a->npt_cache)) {
+		void *p = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 
-		if (!(*e & NPT_PRESENT)) {
-			if (!*nspare)
-				return NULL;
-			*e = __pa(spare[--*nspare]) | NPT_TABLE_BITS;
-		}
-		table = npt_table(*e);
+		if (!p)
+			return -ENOMEM;
+		a->npt_cache[a->npt_cache_n++] = p;
 	}
-	return &table[npt_index(gfn, 1)];
+	return 0;
 }
 
-/* Pin the host page behind @hva; read-only slots may be read-only mappings. */
-static int npt_pin(unsigned long hva, bool writable, struct page **page)
+void kvm_mmu_free_vcpu_cache(struct kvm_vcpu *vcpu)
 {
-	/* Prefer a writable pin even for read-only slots: it breaks COW
+	while (vcpu->arch.npt_cache_n)
+		free_page((unsigned long)
+			  vcpu->arch.npt_cache[--vcpu->arch.npt_cache_n]);
+}
+
+/*
+ * The entry for @gfn at @level, creating missing tables from the vCPU's
+ * cache; NULL if a huge leaf already covers it.  Caller holds mmu->lock.
+ */
+static u64 *npt_entry(struct kvm_vcpu *vcpu, gfn_t gfn, int target)
+{
+	u64 *table = vcpu->kvm->arch.mmu.root;
+	int level;
+
+	for (level = NPT_LEVELS; level > target; level--) {
+		u64 *e = &table[npt_index(gfn, level)];
+
+		if (!(*e & NPT_PRESENT))
+			*e = __pa(vcpu->arch.npt_cache[--vcpu->arch.npt_cache_n]) |
+			     NPT_TABLE_BITS;
+		else if (npt_is_huge(*e, level))
+			return NULL;
+		table = npt_table(*e);
+	}
+	return &table[npt_index(gfn, target)];
+}
+
+/* Pin @n pages at @hva; read-only slots may be read-only mappings. */
+static int npt_pin(unsigned long hva, int n, bool writable,
+		   struct page **pages)
+{
+	/*
+	 * Prefer a writable pin even for read-only slots: it breaks COW
 	 * now, so later host writes stay visible to the guest.
 	 */
-	if (pin_user_pages_fast(hva, 1, FOLL_WRITE | FOLL_LONGTERM, page) == 1)
+	int got = pin_user_pages_fast(hva, n, FOLL_WRITE | FOLL_LONGTERM, pages);
+
+	if (got == n)
 		return 0;
+	if (got > 0)
+		unpin_user_pages(pages, got);
 	if (writable)
 		return -EFAULT;
-	if (pin_user_pages_fast(hva, 1, FOLL_LONGTERM, page) == 1)
+	got = pin_user_pages_fast(hva, n, FOLL_LONGTERM, pages);
+	if (got == n)
 		return 0;
+	if (got > 0)
+		unpin_user_pages(pages, got);
 	return -EFAULT;
 }
 
-static int npt_map(struct kvm *kvm, gfn_t gfn, struct page *page,
-		   bool writable)
+/*
+ * Can @gfn be mapped by a 2 MiB leaf?  The slot must cover the aligned
+ * range at a 2 MiB aligned host address, and the host must back it with
+ * one physically contiguous, aligned 2 MiB (a THP or hugetlb page): the
+ * one page we pinned tells whether that is worth checking.
+ */
+static bool npt_huge_candidate(const struct kvm_memory_slot *slot, gfn_t gfn,
+			       struct page *page)
 {
-	struct kvm_mmu *mmu = &kvm->arch.mmu;
-	u64 *spare[NPT_LEVELS - 1];
-	int nspare, i;
-	u64 *leaf;
-	int r = 0;
+	gfn_t base = gfn & ~(gfn_t)(NPT_HUGE_PAGES - 1);
+	struct page *head = compound_head(page);
 
-	for (nspare = 0; nspare < NPT_LEVELS - 1; nspare++) {
-		spare[nspare] = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-		if (!spare[nspare]) {
-			r = -ENOMEM;
-			goto out;
-		}
-	}
+	if (base < slot->base_gfn ||
+	    base + NPT_HUGE_PAGES > slot->base_gfn + slot->npages)
+		return false;
+	if (gfn_to_hva_memslot(slot, base) & (PMD_SIZE - 1))
+		return false;
+	return compound_order(head) >= PMD_SHIFT - PAGE_SHIFT;
+}
+
+/* Pin the whole 2 MiB and check it is contiguous; returns its first pfn. */
+static bool npt_pin_huge(const struct kvm_memory_slot *slot, gfn_t gfn,
+			 bool writable, unsigned long *pfn)
+{
+	gfn_t base = gfn & ~(gfn_t)(NPT_HUGE_PAGES - 1);
+	struct page **pages;
+	unsigned long first;
+	bool ok = false;
+	int i;
+
+	pages = (struct page **)__get_free_page(GFP_KERNEL);
+	if (!pages)
+		return false;
+	if (npt_pin(gfn_to_hva_memslot(slot, base), NPT_HUGE_PAGES, writable,
+		    pages))
+		goto out;
+	first = page_to_pfn(pages[0]);
+	ok = !(first & (NPT_HUGE_PAGES - 1));
+	for (i = 1; ok && i < NPT_HUGE_PAGES; i++)
+		ok = page_to_pfn(pages[i]) == first + i;
+	if (ok)
+		*pfn = first;
+	else
+		unpin_user_pages(pages, NPT_HUGE_PAGES);
+out:
+	free_page((unsigned long)pages);
+	return ok;
+}
+
+/* Install a leaf for @pfn (@level 1 or 2); false if someone was first. */
+static bool npt_install(struct kvm_vcpu *vcpu, gfn_t gfn, unsigned long pfn,
+			int level, bool writable)
+{
+	struct kvm_mmu *mmu = &vcpu->kvm->arch.mmu;
+	u64 *e;
+	bool done = false;
 
 	spin_lock(&mmu->lock);
-	leaf = npt_leaf(mmu, gfn, spare, &nspare);
-	if (*leaf & NPT_PRESENT) {
-		/* Another vCPU mapped it first. */
-		unpin_user_page(page);
-	} else {
-		*leaf = page_to_phys(page) | NPT_PRESENT | NPT_USER |
-			NPT_ACCESSED | NPT_DIRTY |
-			(writable ? NPT_WRITABLE : 0);
+	e = npt_entry(vcpu, gfn, level);
+	if (e && !(*e & NPT_PRESENT)) {
+		*e = ((u64)pfn << PAGE_SHIFT) | NPT_LEAF_BITS |
+		     (level == 2 ? NPT_LARGE : 0) |
+		     (writable ? NPT_WRITABLE : 0);
+		done = true;
 	}
 	spin_unlock(&mmu->lock);
-	page = NULL;
-out:
-	if (page)
+	return done;
+}
+
+static int npt_map(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot,
+		   gfn_t gfn)
+{
+	bool writable = !(slot->flags & KVM_MEM_READONLY);
+	unsigned long pfn;
+	struct page *page;
+	int r;
+
+	r = npt_topup_cache(vcpu);
+	if (r)
+		return r;
+	r = npt_pin(gfn_to_hva_memslot(slot, gfn), 1, writable, &page);
+	if (r)
+		return r;
+
+	if (npt_huge_candidate(slot, gfn, page) &&
+	    npt_pin_huge(slot, gfn, writable, &pfn)) {
 		unpin_user_page(page);
-	for (i = 0; i < nspare; i++)
-		free_page((unsigned long)spare[i]);
-	return r;
+		if (!npt_install(vcpu, gfn, pfn, 2, writable))
+			npt_unpin_leaf((u64)pfn << PAGE_SHIFT, NPT_HUGE_PAGES);
+		else
+			return 0;
+		/* 4 KiB mappings exist in the range: map ours the same way. */
+		r = npt_pin(gfn_to_hva_memslot(slot, gfn), 1, writable, &page);
+		if (r)
+			return r;
+	}
+	if (!npt_install(vcpu, gfn, page_to_pfn(page), 1, writable))
+		unpin_user_page(page);
+	return 0;
 }
 
 int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
@@ -166,8 +284,6 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 	struct kvm *kvm = vcpu->kvm;
 	bool write = error_code & PFERR_WRITE;
 	struct kvm_memory_slot *slot;
-	struct page *page;
-	bool writable;
 	gfn_t gfn = gpa >> PAGE_SHIFT;
 	int r;
 
@@ -181,52 +297,61 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 		up_read(&kvm->slots_lock);
 		return kvm_handle_mmio(vcpu, gpa, error_code);
 	}
-	writable = !(slot->flags & KVM_MEM_READONLY);
-	r = npt_pin(gfn_to_hva_memslot(slot, gfn), writable, &page);
-	if (!r)
-		r = npt_map(kvm, gfn, page, writable);
+	r = npt_map(vcpu, slot, gfn);
 	up_read(&kvm->slots_lock);
 	return r ? r : EXIT_RESUME;
 }
 
-/* Make sure no vCPU still translates through the zapped entries, then unpin. */
-static void npt_release_batch(struct kvm *kvm, struct page **batch, int n)
+/* ---- zapping ------------------------------------------------------------ */
+
+/* Make sure no vCPU still translates through the zapped leaves, then unpin. */
+static void npt_release_batch(struct kvm *kvm, u64 *batch, int n)
 {
+	int i;
+
 	if (!n)
 		return;
 	kvm_make_all_cpus_request(kvm, KVM_REQ_TLB_FLUSH);
-	unpin_user_pages(batch, n);
+	for (i = 0; i < n; i++)
+		npt_unpin_leaf(batch[i], (batch[i] & NPT_LARGE) ?
+				NPT_HUGE_PAGES : 1);
 }
 
-/* Clear the leaves of [*gfn, end) into @batch; returns false when full. */
+/*
+ * Clear the leaves that map [*gfn, end) into @batch (a 2 MiB leaf goes
+ * whole; it refaults as needed); returns false when the batch is full.
+ */
 static bool npt_zap_some(struct kvm_mmu *mmu, gfn_t *gfn, gfn_t end,
-			 struct page **batch, int *n)
+			 u64 *batch, int *n)
 {
 	while (*gfn < end) {
-		u64 *table = mmu->root;
+		u64 *table = mmu->root, *e = NULL;
 		int level;
 
-		for (level = NPT_LEVELS; level > 1; level--) {
-			u64 e = table[npt_index(*gfn, level)];
+		for (level = NPT_LEVELS; level >= 1; level--) {
 			u64 span = 1ULL << (9 * (level - 1));
 
-			if (!(e & NPT_PRESENT)) {
+			e = &table[npt_index(*gfn, level)];
+			if (!(*e & NPT_PRESENT)) {
 				*gfn = (*gfn + span) & ~(span - 1);
+				e = NULL;
 				break;
 			}
-			table = npt_table(e);
+			if (level == 1 || npt_is_huge(*e, level))
+				break;
+			table = npt_table(*e);
 		}
-		if (level > 1)
+		if (!e)
 			continue;
-
-		table += npt_index(*gfn, 1);
-		if (*table & NPT_PRESENT) {
-			if (*n == NPT_ZAP_BATCH)
-				return false;
-			batch[(*n)++] = pfn_to_page(*table >> PAGE_SHIFT);
-			*table = 0;
-		}
-		(*gfn)++;
+		if (*n == NPT_ZAP_BATCH)
+			return false;
+		batch[(*n)++] = *e;
+		*e = 0;
+		if (level == 2)
+			*gfn = (*gfn + NPT_HUGE_PAGES) &
+			       ~(gfn_t)(NPT_HUGE_PAGES - 1);
+		else
+			(*gfn)++;
 	}
 	return true;
 }
@@ -235,11 +360,11 @@ void kvm_mmu_zap_range(struct kvm *kvm, gfn_t start, unsigned long npages)
 {
 	struct kvm_mmu *mmu = &kvm->arch.mmu;
 	gfn_t gfn = start, end = start + npages;
-	struct page **batch;
 	bool done;
+	u64 *batch;
 	int n;
 
-	batch = (struct page **)__get_free_page(GFP_KERNEL | __GFP_NOFAIL);
+	batch = (u64 *)__get_free_page(GFP_KERNEL | __GFP_NOFAIL);
 	do {
 		n = 0;
 		spin_lock(&mmu->lock);
