@@ -386,27 +386,46 @@ static bool kvm_vcpu_exit_pending(struct kvm_vcpu *vcpu)
 	       signal_pending(current);
 }
 
+/* The host's TSC_AUX never changes after boot: read it once per CPU. */
+static DEFINE_PER_CPU(u64, host_tsc_aux);
+static DEFINE_PER_CPU(bool, host_tsc_aux_valid);
+
+static u64 kvm_host_tsc_aux(void)
+{
+	if (!__this_cpu_read(host_tsc_aux_valid)) {
+		u64 aux;
+
+		rdmsrl(MSR_TSC_AUX, aux);
+		__this_cpu_write(host_tsc_aux, aux);
+		__this_cpu_write(host_tsc_aux_valid, true);
+	}
+	return __this_cpu_read(host_tsc_aux);
+}
+
 /*
- * Host state that no VMRUN switches: XCR0 (the guest's XSAVE features) and
- * TSC_AUX (what the guest's RDTSCP/RDPID read).
+ * Host state that no VMRUN switches: XCR0 (the guest's XSAVE features,
+ * also what its XGETBV reads) and TSC_AUX (what the guest's RDTSCP/RDPID
+ * read).  Interrupts are off.
  */
 static void kvm_run_guest(struct kvm_vcpu *vcpu)
 {
 	bool swap_xcr0 = host_xcr0 && vcpu->arch.xcr0 != host_xcr0;
-	bool swap_aux = boot_cpu_has(X86_FEATURE_RDTSCP);
-	u64 host_tsc_aux = 0;
+	bool swap_aux = false;
+	u64 host_aux = 0;
 
 	if (swap_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->arch.xcr0);
-	if (swap_aux) {
-		rdmsrl(MSR_TSC_AUX, host_tsc_aux);
-		wrmsrl(MSR_TSC_AUX, vcpu->arch.tsc_aux);
+	if (boot_cpu_has(X86_FEATURE_RDTSCP)) {
+		host_aux = kvm_host_tsc_aux();
+		swap_aux = vcpu->arch.tsc_aux != host_aux;
+		if (swap_aux)
+			wrmsrl(MSR_TSC_AUX, vcpu->arch.tsc_aux);
 	}
 
 	kvm_x86_ops->run(vcpu);
 
 	if (swap_aux)
-		wrmsrl(MSR_TSC_AUX, host_tsc_aux);
+		wrmsrl(MSR_TSC_AUX, host_aux);
 	if (swap_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
 }
