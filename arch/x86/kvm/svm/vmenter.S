@@ -114,6 +114,12 @@ SYM_FUNC_START(__svm_vcpu_run)
 	 */
 	FILL_RETURN_BUFFER %rax, RSB_CLEAR_LOOPS, X86_FEATURE_RSB_VMEXIT
 
+	/*
+	 * Retbleed/SRSO: untrain returns before the first host RET, and
+	 * before interrupts (whose handlers return to kernel code) are on.
+	 */
+	UNTRAIN_RET
+
 	/* Do not leave guest values in registers for speculation to use. */
 	xor	%ecx, %ecx
 	xor	%edx, %edx
