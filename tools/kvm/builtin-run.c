@@ -20,6 +20,9 @@
 
 enum {
 	OPT_BOOT_MODE = 0x100,
+	OPT_9P,
+	OPT_BALLOON,
+	OPT_RNG,
 	OPT_CONSOLE,
 	OPT_DEBUG,
 	OPT_NAME,
@@ -32,6 +35,11 @@ static const struct option run_options[] = {
 	{ "params",	required_argument, NULL, 'p' },
 	{ "mem",	required_argument, NULL, 'm' },
 	{ "cpus",	required_argument, NULL, 'c' },
+	{ "disk",	required_argument, NULL, 'd' },
+	{ "9p",		required_argument, NULL, OPT_9P },
+	{ "network",	required_argument, NULL, 'n' },
+	{ "rng",	no_argument,	   NULL, OPT_RNG },
+	{ "balloon",	optional_argument, NULL, OPT_BALLOON },
 	{ "name",	required_argument, NULL, OPT_NAME },
 	{ "console",	required_argument, NULL, OPT_CONSOLE },
 	{ "boot-mode",	required_argument, NULL, OPT_BOOT_MODE },
@@ -50,9 +58,16 @@ static void run_usage(void)
 "  -p, --params \"PARAMS\"  kernel command line\n"
 "  -m, --mem MiB          guest memory (default %d)\n"
 "  -c, --cpus N           number of vCPUs (default %d)\n"
+"  -d, --disk IMAGE[,ro]  raw disk image as virtio-blk /dev/vdX (repeatable)\n"
+"      --9p DIR[,TAG]     share host directory DIR over virtio-9p as mount tag\n"
+"                         TAG (default hostshareN; repeatable)\n"
+"  -n, --network tap=IF|user|none\n"
+"                         virtio-net on host tap device IF (default none)\n"
+"      --rng              virtio-rng: the guest gets /dev/hwrng\n"
+"      --balloon[=MiB]    virtio-balloon, asking the guest for MiB at start\n"
 "      --name NAME        the guest's name (default guest-PID)\n"
 "      --console serial|virtio\n"
-"                         where the console is (default serial: ttyS0)\n"
+"                         where the console is: ttyS0 (default) or hvc0\n"
 "      --boot-mode auto|64|real|pvh\n"
 "                         bzImage entry: 64-bit (default) or 16-bit real-mode\n"
 "                         setup; an ELF vmlinux always uses PVH\n"
@@ -71,6 +86,66 @@ static u64 parse_count(const char *opt, const char *arg, u64 min)
 		die("%s: '%s' is not a number of at least %llu", opt, arg,
 		    (unsigned long long)min);
 	return v;
+}
+
+static void parse_disk(struct kvm_config *cfg, char *arg)
+{
+	struct disk_config *d;
+	char *comma = strchr(arg, ',');
+
+	if (cfg->nr_disks == LKVM_MAX_DISKS)
+		die("-d: at most %d disks", LKVM_MAX_DISKS);
+	d = &cfg->disks[cfg->nr_disks++];
+	if (comma) {
+		*comma = '\0';
+		if (strcmp(comma + 1, "ro"))
+			die("-d: unknown disk option '%s' (only 'ro')", comma + 1);
+		d->readonly = true;
+	}
+	if (!*arg)
+		die("-d: no image file given");
+	d->path = arg;
+}
+
+static void parse_9p(struct kvm_config *cfg, char *arg)
+{
+	struct share_config *s;
+	char *comma = strrchr(arg, ',');
+
+	if (cfg->nr_shares == LKVM_MAX_9P)
+		die("--9p: at most %d shared directories", LKVM_MAX_9P);
+	s = &cfg->shares[cfg->nr_shares];
+	if (comma) {
+		*comma = '\0';
+		s->tag = comma + 1;
+	} else {
+		char *tag = xzalloc(16);
+
+		snprintf(tag, 16, "hostshare%d", cfg->nr_shares);
+		s->tag = cfg->nr_shares ? tag : "hostshare";
+	}
+	if (!*arg || !*s->tag)
+		die("--9p: use --9p DIR[,TAG]");
+	if (strlen(s->tag) > 64)
+		die("--9p: tag '%s' is longer than 64 bytes", s->tag);
+	s->path = arg;
+	cfg->nr_shares++;
+}
+
+static void parse_network(struct kvm_config *cfg, const char *arg)
+{
+	if (!strcmp(arg, "none")) {
+		cfg->net = NET_NONE;
+	} else if (!strcmp(arg, "user")) {
+		cfg->net = NET_USER;
+	} else if (!strncmp(arg, "tap=", 4) && arg[4]) {
+		cfg->net = NET_TAP;
+		cfg->tap_if = arg + 4;
+		if (strlen(cfg->tap_if) >= 16)
+			die("-n: tap interface name '%s' is too long", cfg->tap_if);
+	} else {
+		die("-n: '%s' is not tap=IF, user or none", arg);
+	}
 }
 
 static enum boot_mode parse_boot_mode(const char *arg)
@@ -94,7 +169,7 @@ static void parse_run_options(struct kvm_config *cfg, int argc, char **argv)
 	cfg->nr_cpus = DEFAULT_NR_CPUS;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":k:i:p:m:c:h", run_options,
+	while ((c = getopt_long(argc, argv, ":k:i:p:m:c:d:n:h", run_options,
 				NULL)) != -1) {
 		switch (c) {
 		case 'k': cfg->kernel = optarg; break;
@@ -102,6 +177,15 @@ static void parse_run_options(struct kvm_config *cfg, int argc, char **argv)
 		case 'p': cfg->params = optarg; break;
 		case 'm': cfg->ram_mib = parse_count("-m", optarg, MIN_RAM_MIB); break;
 		case 'c': cfg->nr_cpus = parse_count("-c", optarg, 1); break;
+		case 'd': parse_disk(cfg, optarg); break;
+		case 'n': parse_network(cfg, optarg); break;
+		case OPT_9P: parse_9p(cfg, optarg); break;
+		case OPT_RNG: cfg->rng = true; break;
+		case OPT_BALLOON:
+			cfg->balloon = true;
+			if (optarg)
+				cfg->balloon_mib = parse_count("--balloon", optarg, 0);
+			break;
 		case OPT_NAME: cfg->name = optarg; break;
 		case OPT_BOOT_MODE: cfg->boot_mode = parse_boot_mode(optarg); break;
 		case OPT_REBOOT: cfg->reboot = true; break;
@@ -129,6 +213,10 @@ static void parse_run_options(struct kvm_config *cfg, int argc, char **argv)
 		    argv[optind]);
 	if (!cfg->kernel)
 		die("no kernel given: use -k bzImage");
+	if (cfg->balloon_mib >= cfg->ram_mib)
+		die("--balloon=%llu: not less than the guest's %llu MiB",
+		    (unsigned long long)cfg->balloon_mib,
+		    (unsigned long long)cfg->ram_mib);
 	if (cfg->ram_mib > (1ULL << 40) / MiB)
 		die("-m: %llu MiB is more than lkvm supports",
 		    (unsigned long long)cfg->ram_mib);

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <linux/kvm.h>
 #include <signal.h>
 #include <string.h>
@@ -213,4 +214,113 @@ void kvm__request_stop(struct kvm *kvm, enum kvm_exit_cause cause)
 							  pthread_self()))
 			pthread_kill(cpu->thread, SIGUSR1);
 	}
+}
+
+/*
+ * KVM_SET_GSI_ROUTING replaces the whole table, so lkvm keeps a copy:
+ * first the routes KVM installs by itself with KVM_CREATE_IRQCHIP (GSI
+ * 0-15 to both 8259s and the IOAPIC, 16-23 to the IOAPIC only; see
+ * Documentation/virt/kvm/api.rst, KVM_CREATE_IRQCHIP), then MSI routes.
+ */
+#define IOAPIC_PINS		24
+#define PIC_PINS		16
+#define MAX_ROUTES		(PIC_PINS + IOAPIC_PINS + 256)
+
+static struct {
+	pthread_mutex_t lock;	/* protects everything here */
+	int nr;
+	int next_gsi;
+	struct kvm_irq_routing_entry e[MAX_ROUTES];
+} routes = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void routes__add_irqchip(u32 gsi, u32 chip, u32 pin)
+{
+	struct kvm_irq_routing_entry *e = &routes.e[routes.nr++];
+
+	memset(e, 0, sizeof(*e));
+	e->gsi = gsi;
+	e->type = KVM_IRQ_ROUTING_IRQCHIP;
+	e->u.irqchip.irqchip = chip;
+	e->u.irqchip.pin = pin;
+}
+
+static void routes__init_default(void)
+{
+	for (u32 gsi = 0; gsi < IOAPIC_PINS; gsi++) {
+		if (gsi < PIC_PINS)
+			routes__add_irqchip(gsi, gsi < 8 ? KVM_IRQCHIP_PIC_MASTER :
+					    KVM_IRQCHIP_PIC_SLAVE, gsi % 8);
+		routes__add_irqchip(gsi, KVM_IRQCHIP_IOAPIC, gsi);
+	}
+	routes.next_gsi = IOAPIC_PINS;
+}
+
+static int routes__commit(struct kvm *kvm)
+{
+	size_t size = sizeof(struct kvm_irq_routing) +
+		      routes.nr * sizeof(struct kvm_irq_routing_entry);
+	struct kvm_irq_routing *r = xzalloc(size);
+	int ret = 0;
+
+	r->nr = routes.nr;
+	memcpy(r->entries, routes.e, routes.nr * sizeof(routes.e[0]));
+	if (ioctl(kvm->vm_fd, KVM_SET_GSI_ROUTING, r) < 0)
+		ret = -errno;
+	free(r);
+	return ret;
+}
+
+int kvm__msi_route(struct kvm *kvm, int gsi, u64 addr, u32 data)
+{
+	struct kvm_irq_routing_entry *e = NULL;
+	int ret;
+
+	if (!kvm->caps.irq_routing)
+		return -ENOSYS;
+	pthread_mutex_lock(&routes.lock);
+	if (!routes.nr)
+		routes__init_default();
+	for (int i = 0; gsi >= 0 && i < routes.nr; i++)
+		if (routes.e[i].gsi == (u32)gsi &&
+		    routes.e[i].type == KVM_IRQ_ROUTING_MSI)
+			e = &routes.e[i];
+	if (!e) {
+		if (routes.nr == MAX_ROUTES) {
+			pthread_mutex_unlock(&routes.lock);
+			return -ENOSPC;
+		}
+		e = &routes.e[routes.nr++];
+		memset(e, 0, sizeof(*e));
+		e->gsi = gsi = routes.next_gsi++;
+		e->type = KVM_IRQ_ROUTING_MSI;
+	}
+	e->u.msi.address_lo = (u32)addr;
+	e->u.msi.address_hi = addr >> 32;
+	e->u.msi.data = data;
+	ret = routes__commit(kvm);
+	pthread_mutex_unlock(&routes.lock);
+	return ret < 0 ? ret : gsi;
+}
+
+int kvm__irqfd(struct kvm *kvm, int gsi, int fd)
+{
+	struct kvm_irqfd irqfd = { .fd = fd, .gsi = gsi };
+
+	if (ioctl(kvm->vm_fd, KVM_IRQFD, &irqfd) < 0)
+		return -errno;
+	return 0;
+}
+
+int kvm__ioeventfd(struct kvm *kvm, u64 addr, u32 len, int fd, bool assign)
+{
+	struct kvm_ioeventfd io = {
+		.addr = addr,
+		.len = len,
+		.fd = fd,
+		.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
+	};
+
+	if (ioctl(kvm->vm_fd, KVM_IOEVENTFD, &io) < 0)
+		return -errno;
+	return 0;
 }

@@ -82,16 +82,16 @@ static void pci__update_bars(struct pci_device *dev)
 		if (dev->bar_mapped[i])
 			bus__unregister(type, dev->bar_mapped[i]);
 		dev->bar_mapped[i] = 0;
-		if (!addr)
-			continue;
-		if (bus__register(type, addr, size, dev->bar_fn[i],
-				  dev->opaque) < 0) {
+		if (addr && bus__register(type, addr, size, dev->bar_fn[i],
+					  dev->opaque) < 0) {
 			pr_warn("PCI %02x.0 BAR%d at %#llx overlaps another "
 				"device; left unmapped", dev->slot, i,
 				(unsigned long long)addr);
-			continue;
+			addr = 0;
 		}
 		dev->bar_mapped[i] = addr;
+		if (dev->bar_moved)
+			dev->bar_moved(dev, i, addr);
 	}
 }
 

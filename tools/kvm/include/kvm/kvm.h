@@ -27,6 +27,12 @@ struct disk_config {
 	bool readonly;
 };
 
+enum net_mode {
+	NET_NONE,
+	NET_TAP,
+	NET_USER,
+};
+
 struct share_config {
 	const char *path;
 	const char *tag;
@@ -46,8 +52,11 @@ struct kvm_config {
 	int nr_disks;
 	struct share_config shares[LKVM_MAX_9P];
 	int nr_shares;
+	enum net_mode net;
+	const char *tap_if;
 	bool rng;
 	bool balloon;
+	u64 balloon_mib;	/* initial inflation target */
 	bool reboot;		/* keep running when the guest reboots */
 };
 
@@ -133,6 +142,15 @@ int kvm__ram_ranges(struct kvm *kvm, struct ram_range *out, int max);
 void kvm__irq_line(struct kvm *kvm, int gsi, int level);
 /* Deliver one MSI. */
 void kvm__signal_msi(struct kvm *kvm, u64 addr, u32 data);
+/*
+ * Route a GSI to an MSI (KVM_SET_GSI_ROUTING, keeping KVM's default
+ * irqchip routes): gsi < 0 allocates one.  Returns the GSI or -errno.
+ */
+int kvm__msi_route(struct kvm *kvm, int gsi, u64 addr, u32 data);
+/* Signal GSI gsi whenever eventfd fd is written (KVM_IRQFD). */
+int kvm__irqfd(struct kvm *kvm, int gsi, int fd);
+/* Make guest writes of len bytes to MMIO addr write eventfd fd instead. */
+int kvm__ioeventfd(struct kvm *kvm, u64 addr, u32 len, int fd, bool assign);
 
 /* Ask every vCPU to stop; the first cause recorded is kept. */
 void kvm__request_stop(struct kvm *kvm, enum kvm_exit_cause cause);

@@ -26,6 +26,8 @@ struct kvm;
 #define PCI_SUBSYSTEM_VENDOR_ID	0x2c
 #define PCI_SUBSYSTEM_ID	0x2e
 #define PCI_CAPABILITY_LIST	0x34
+#define PCI_CAP_ID_VNDR		0x09
+#define PCI_CAP_ID_MSIX		0x11
 #define PCI_INTERRUPT_LINE	0x3c
 #define PCI_INTERRUPT_PIN	0x3d
 #define PCI_CFG_SPACE_SIZE	256
@@ -51,6 +53,8 @@ struct pci_device {
 
 	/* Called after the guest wrote config bytes [off, off + len). */
 	void (*cfg_written)(struct pci_device *dev, u32 off, u32 len);
+	/* Called when BAR bar moved to addr (0: no longer decoded). */
+	void (*bar_moved)(struct pci_device *dev, int bar, u64 addr);
 
 	/* Filled by the core. */
 	int slot;
