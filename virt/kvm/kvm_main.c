@@ -14,6 +14,7 @@
 #include <linux/uaccess.h>
 
 #include "ukvm.h"
+#include "eventfd.h"
 
 /* Set once the architecture enabled the hardware on every CPU. */
 static bool kvm_hw_ready;
@@ -27,8 +28,11 @@ static void kvm_destroy_vm(struct kvm *kvm)
 {
 	struct mm_struct *mm = kvm->mm;
 
+	kvm_eventfd_release(kvm);
+	kvm_arch_pre_destroy_vm(kvm);
 	kvm_destroy_vcpus(kvm);
 	kvm_arch_destroy_vm(kvm);
+	kvm_io_destroy(kvm);
 	kvm_free_memslots(kvm);
 	kvfree(kvm);
 	mmdrop(mm);
@@ -96,6 +100,10 @@ static long kvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return kvm_vm_ioctl_set_memory_region(kvm, (void __user *)arg);
 	case KVM_CHECK_EXTENSION:
 		return kvm_vm_check_extension(kvm, arg);
+	case KVM_IRQFD:
+		return kvm_irqfd(kvm, (void __user *)arg);
+	case KVM_IOEVENTFD:
+		return kvm_ioeventfd(kvm, (void __user *)arg);
 	default:
 		return kvm_arch_vm_ioctl(kvm, ioctl, arg);
 	}
@@ -129,6 +137,7 @@ static struct kvm *kvm_create_vm(unsigned long type)
 	refcount_set(&kvm->users, 1);
 	mutex_init(&kvm->lock);
 	init_rwsem(&kvm->slots_lock);
+	kvm_io_init(kvm);
 
 	r = kvm_arch_init_vm(kvm, type);
 	if (r) {

@@ -24,6 +24,8 @@ typedef u64 gfn_t;
 
 /* Per-architecture state embedded in struct kvm and struct kvm_vcpu. */
 #include "kvm_arch.h"
+/* In-kernel device buses and eventfds. */
+#include "iobus.h"
 
 #define KVM_MAX_VCPUS		KVM_ARCH_MAX_VCPUS
 #define KVM_MAX_VCPU_IDS	KVM_ARCH_MAX_VCPU_IDS
@@ -62,6 +64,7 @@ struct kvm {
 	int created_vcpus;
 	atomic_t online_vcpus;		/* vcpus[0..online_vcpus) are valid */
 	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
+	struct kvm_io_state io;		/* iobus.c, eventfd.c */
 	struct kvm_arch arch;
 };
 
@@ -142,6 +145,8 @@ void kvm_arch_exit(void);
 long kvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg);
 long kvm_arch_check_extension(struct kvm *kvm, long ext);
 int kvm_arch_init_vm(struct kvm *kvm, unsigned long type);
+/* Before the vCPUs are destroyed: stop whatever injects into them. */
+void kvm_arch_pre_destroy_vm(struct kvm *kvm);
 void kvm_arch_destroy_vm(struct kvm *kvm);
 long kvm_arch_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg);
 int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu);

@@ -25,6 +25,8 @@
  */
 #define LEAF1_ECX (F(0) | F(1) | F(9) | F(12) | F(13) | F(19) | F(20) |	\
 		   F(22) | F(23) | F(25) | F(26) | F(28) | F(29) | F(30))
+/* Leaf 1 ECX: x2APIC, emulated by the in-kernel local APIC (lapic.c). */
+#define LEAF1_ECX_X2APIC	F(21)
 #define LEAF1_ECX_OSXSAVE	F(27)
 #define LEAF1_ECX_HYPERVISOR	F(31)
 /*
@@ -92,7 +94,8 @@ static void mask_leaf(struct kvm_cpuid_entry2 *e)
 		e->eax = min_t(u32, e->eax, LEAF_MAX_BASIC);
 		break;
 	case 1:
-		e->ecx = (e->ecx & LEAF1_ECX) | LEAF1_ECX_HYPERVISOR;
+		e->ecx = (e->ecx & LEAF1_ECX) | LEAF1_ECX_HYPERVISOR |
+			 LEAF1_ECX_X2APIC;
 		e->edx &= LEAF1_EDX;
 		break;
 	case 7:

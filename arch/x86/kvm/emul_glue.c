@@ -16,6 +16,7 @@
 
 #include "x86.h"
 #include "emulate.h"
+#include "irq.h"
 
 #define PIO_READAHEAD_BYTES	1024
 
@@ -58,6 +59,9 @@ static int emul_read_phys(struct x86_emul_ctxt *c, u64 gpa, void *val,
 	}
 	up_read(&vcpu->kvm->slots_lock);
 
+	/* The local APIC, the IOAPIC, ioeventfds. */
+	if (!kvm_irq_mmio_read(vcpu, gpa, len, val))
+		return X86EMUL_OK;
 	if (len > sizeof(m->data))
 		return X86EMUL_UNHANDLED;
 	/* The data of the read that made us exit last time. */
@@ -98,6 +102,8 @@ static int emul_write_phys(struct x86_emul_ctxt *c, u64 gpa, const void *val,
 	}
 	up_read(&vcpu->kvm->slots_lock);
 
+	if (!kvm_irq_mmio_write(vcpu, gpa, len, val))
+		return X86EMUL_OK;
 	if (len > sizeof(run->mmio.data) || vcpu->arch.emul_exit)
 		return X86EMUL_UNHANDLED;
 	run->exit_reason = KVM_EXIT_MMIO;
@@ -184,6 +190,8 @@ static int emul_pio_out(struct x86_emul_ctxt *c, u16 port, const void *val,
 {
 	struct kvm_vcpu *vcpu = ctxt_vcpu(c);
 
+	if (!kvm_irq_pio(vcpu, port, size, false, (void *)val))
+		return X86EMUL_OK;
 	if (vcpu->arch.emul_exit)
 		return X86EMUL_UNHANDLED;
 	memcpy(vcpu->pio_data, val, size);
@@ -218,6 +226,8 @@ static int emul_pio_in(struct x86_emul_ctxt *c, u16 port, void *val,
 			p->cached = false;
 		return X86EMUL_OK;
 	}
+	if (!kvm_irq_pio(vcpu, port, size, true, val))
+		return X86EMUL_OK;
 	if (vcpu->arch.emul_exit)
 		return X86EMUL_UNHANDLED;
 	p->cached = false;

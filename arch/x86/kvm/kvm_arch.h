@@ -8,6 +8,7 @@
 #define UKVM_X86_KVM_ARCH_H
 
 #include <linux/spinlock.h>
+#include <linux/wait.h>
 #include <asm/fpu/types.h>
 
 #define KVM_ARCH_MAX_VCPUS	256
@@ -26,6 +27,7 @@ enum kvm_reg {
 /* vCPU request bits (struct kvm_vcpu.requests). */
 enum {
 	KVM_REQ_TLB_FLUSH,	/* guest translations changed: flush ASID */
+	KVM_REQ_EVENT,		/* re-evaluate interrupts (irq.c) */
 };
 
 /* The nested page table root and what protects it. */
@@ -35,8 +37,15 @@ struct kvm_mmu {
 	u64 root_pa;
 };
 
+struct kvm_x86_irqchip;
+struct kvm_pit;
+struct kvm_lapic;
+
 struct kvm_arch {
 	struct kvm_mmu mmu;
+	/* KVM_CREATE_IRQCHIP and KVM_CREATE_PIT2 (irq.c, i8254.c). */
+	struct kvm_x86_irqchip *irqchip;
+	struct kvm_pit *pit;
 	u64 tss_addr;
 	u64 identity_map_addr;
 	u32 bsp_vcpu_id;
@@ -118,6 +127,15 @@ struct kvm_vcpu_arch {
 	/* Page-table pages for the next nested page fault (mmu/npt.c). */
 	void *npt_cache[3];
 	int npt_cache_n;
+
+	/* In-kernel irqchip state (irq.c, lapic.c). */
+	struct kvm_lapic *apic;	/* NULL without KVM_CREATE_IRQCHIP */
+	u32 mp_state;		/* KVM_MP_STATE_*: the vCPU thread's */
+	wait_queue_head_t wq;	/* a halted vCPU sleeps here */
+	atomic_t nmi_pending;	/* NMIs not yet injected */
+	bool nmi_masked;	/* an NMI handler runs until its IRET */
+	bool nmi_iret;		/* that IRET exited: unmask once past it */
+	u64 nmi_iret_rip;
 
 	void *backend;		/* hardware-specific vCPU state */
 };

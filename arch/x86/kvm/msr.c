@@ -9,6 +9,7 @@
 #include <asm/tsc.h>
 
 #include "x86.h"
+#include "irq.h"
 
 /* Entries per KVM_GET/SET_MSRS call (upstream's MAX_IO_MSRS). */
 #define KVM_MAX_MSRS_IOCTL	256
@@ -147,9 +148,14 @@ static bool guest_has_rdtscp(struct kvm_vcpu *vcpu)
 int kvm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 {
 	u64 *mtrr;
+	int r;
 
 	if (!kvm_x86_ops->get_msr(vcpu, index, data))
 		return 0;
+	/* x2APIC registers, APIC_BASE, TSC_DEADLINE of the in-kernel APIC. */
+	r = kvm_lapic_msr_read(vcpu, index, data);
+	if (r != -ENOENT)
+		return r;
 
 	switch (index) {
 	case MSR_EFER:
@@ -229,6 +235,10 @@ static int kvm_set_canonical_msr(struct kvm_vcpu *vcpu, u32 index, u64 data)
 
 int kvm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data, bool host)
 {
+	int r = kvm_lapic_msr_write(vcpu, index, data, host);
+
+	if (r != -ENOENT)
+		return r;
 	switch (index) {
 	case MSR_EFER:
 		return kvm_set_efer(vcpu, data, host);

@@ -5,6 +5,7 @@
  * completes it, as upstream does.  INS/OUTS go through the emulator.
  */
 #include "x86.h"
+#include "irq.h"
 
 static void kvm_pio_exit(struct kvm_vcpu *vcpu, u16 port, u8 size, bool in,
 			 u32 count)
@@ -70,13 +71,18 @@ int kvm_handle_pio(struct kvm_vcpu *vcpu, const struct kvm_pio_exit *io)
 	vcpu->arch.pio_rip = kvm_rip_read(vcpu);
 	vcpu->arch.pio_next_rip = io->next_rip;
 
-	kvm_pio_exit(vcpu, io->port, io->size, io->in, 1);
-	if (io->in) {
-		vcpu->arch.complete_userspace_io = complete_fast_pio_in;
-	} else {
+	if (!io->in)
 		memcpy(vcpu->pio_data, &rax, io->size);
+	/* An in-kernel device (PIC, PIT, ioeventfd) completes it now. */
+	if (!kvm_irq_pio(vcpu, io->port, io->size, io->in, vcpu->pio_data))
+		return io->in ? complete_fast_pio_in(vcpu) :
+				complete_fast_pio_out(vcpu);
+
+	kvm_pio_exit(vcpu, io->port, io->size, io->in, 1);
+	if (io->in)
+		vcpu->arch.complete_userspace_io = complete_fast_pio_in;
+	else
 		vcpu->arch.complete_userspace_io = complete_fast_pio_out;
-	}
 	return EXIT_USER;
 }
 

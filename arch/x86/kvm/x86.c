@@ -15,6 +15,7 @@
 #include <asm/tsc.h>
 
 #include "x86.h"
+#include "irq.h"
 
 const struct kvm_x86_ops *kvm_x86_ops;
 u64 host_efer;
@@ -71,7 +72,7 @@ long kvm_arch_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_SET_GUEST_DEBUG:
 		return 1;
 	default:
-		return 0;
+		return kvm_irq_check_extension(kvm, ext);
 	}
 }
 
@@ -104,6 +105,7 @@ int kvm_arch_init_vm(struct kvm *kvm, unsigned long type)
 
 void kvm_arch_destroy_vm(struct kvm *kvm)
 {
+	kvm_irq_destroy_vm(kvm);
 	kvm_mmu_destroy_vm(kvm);
 }
 
@@ -144,7 +146,7 @@ long kvm_arch_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg)
 		return 0;
 	}
 	default:
-		return -ENOTTY;
+		return kvm_irq_vm_ioctl(kvm, ioctl, arg);
 	}
 }
 
@@ -181,11 +183,17 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 	kvm_vcpu_reset_state(vcpu);
 	kvm_msr_vcpu_reset(vcpu);
 	vcpu->arch.tsc_khz = tsc_khz;
-	return 0;
+	r = kvm_irq_vcpu_create(vcpu);
+	if (r) {
+		kvm_x86_ops->vcpu_free(vcpu);
+		fpu_free_guest_fpstate(&vcpu->arch.guest_fpu);
+	}
+	return r;
 }
 
 void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
 {
+	kvm_irq_vcpu_destroy(vcpu);
 	kvm_x86_ops->vcpu_free(vcpu);
 	kvm_mmu_free_vcpu_cache(vcpu);
 	fpu_free_guest_fpstate(&vcpu->arch.guest_fpu);
@@ -196,6 +204,7 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 			 unsigned long arg)
 {
 	void __user *argp = (void __user *)arg;
+	long r;
 
 	switch (ioctl) {
 	case KVM_SET_CPUID2:
@@ -217,6 +226,9 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 	case KVM_TRANSLATE:
 		return kvm_vcpu_ioctl_translate(vcpu, argp);
 	default:
+		r = kvm_irq_vcpu_ioctl(vcpu, ioctl, arg);
+		if (r != -ENOTTY)
+			return r;
 		return kvm_arch_vcpu_state_ioctl(vcpu, ioctl, argp);
 	}
 }
@@ -286,6 +298,9 @@ int kvm_skip_instruction(struct kvm_vcpu *vcpu, unsigned long next_rip)
 
 int kvm_emulate_halt(struct kvm_vcpu *vcpu)
 {
+	/* With the in-kernel irqchip the vCPU sleeps in the run loop. */
+	if (kvm_irq_halt(vcpu))
+		return EXIT_RESUME;
 	/* No in-kernel irqchip: userspace decides when the vCPU wakes. */
 	vcpu->run->exit_reason = KVM_EXIT_HLT;
 	return EXIT_USER;
@@ -352,7 +367,7 @@ static int kvm_inject_pending(struct kvm_vcpu *vcpu)
 
 	/* An interrupted delivery being re-injected goes first. */
 	if (kvm_x86_ops->event_pending(vcpu))
-		return EXIT_RESUME;
+		return kvm_irq_inject(vcpu, true);
 	if (ex->pending) {
 		ex->pending = false;
 		if (ex->vector == DF_VECTOR && ex->error_code == ~0U) {
@@ -360,19 +375,23 @@ static int kvm_inject_pending(struct kvm_vcpu *vcpu)
 			return kvm_emulate_shutdown(vcpu);
 		}
 		kvm_x86_ops->inject_exception(vcpu, ex);
-		return EXIT_RESUME;
+		return kvm_irq_inject(vcpu, true);
 	}
 	if (vcpu->arch.interrupt.injected) {
 		vcpu->arch.interrupt.injected = false;
 		kvm_x86_ops->inject_irq(vcpu, vcpu->arch.interrupt.nr);
+		return EXIT_RESUME;
 	}
-	return EXIT_RESUME;
+	/* NMIs, then the in-kernel PIC and local APIC (irq.c). */
+	return kvm_irq_inject(vcpu, false);
 }
 
 static void kvm_process_requests(struct kvm_vcpu *vcpu)
 {
 	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
 		kvm_x86_ops->flush_guest_tlb(vcpu);
+	/* Events are evaluated on every entry anyway (kvm_irq_inject). */
+	kvm_check_request(KVM_REQ_EVENT, vcpu);
 	/* The guest may have cleared the debugger's TF (POPF, IRET). */
 	if ((vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP) &&
 	    !(kvm_x86_ops->get_rflags(vcpu) & X86_EFLAGS_TF))
@@ -434,6 +453,7 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 {
 	int r;
 
+	kvm_lapic_cr8_to_guest(vcpu);
 	kvm_process_requests(vcpu);
 	r = kvm_inject_pending(vcpu);
 	if (r != EXIT_RESUME)
@@ -460,6 +480,7 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 	WRITE_ONCE(vcpu->mode, OUTSIDE_GUEST_MODE);
 	local_irq_enable();
 	preempt_enable();
+	kvm_lapic_cr8_from_guest(vcpu);
 	return kvm_x86_ops->handle_exit(vcpu);
 }
 
@@ -468,7 +489,11 @@ static int vcpu_run(struct kvm_vcpu *vcpu)
 	int r;
 
 	for (;;) {
-		r = vcpu_enter_guest(vcpu);
+		/* Halted, or an AP waiting for SIPI: sleep in the kernel. */
+		if (kvm_vcpu_blocked(vcpu))
+			r = kvm_irq_block(vcpu);
+		else
+			r = vcpu_enter_guest(vcpu);
 		if (r == EXIT_RESUME)
 			r = kvm_check_irq_window(vcpu);
 		if (r <= 0)

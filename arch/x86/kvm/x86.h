@@ -68,6 +68,12 @@ struct kvm_x86_ops {
 	bool (*interrupt_allowed)(struct kvm_vcpu *vcpu);
 	/* Exit as soon as interrupt_allowed() would become true. */
 	void (*enable_irq_window)(struct kvm_vcpu *vcpu);
+	/* An NMI for the next entry (EVENTINJ type NMI). */
+	void (*inject_nmi)(struct kvm_vcpu *vcpu);
+	/* Exit on the guest's next IRET (the end of its NMI handler). */
+	void (*set_iret_intercept)(struct kvm_vcpu *vcpu, bool on);
+	/* Exit once the guest's CR8 drops below priority class @prio. */
+	void (*enable_tpr_window)(struct kvm_vcpu *vcpu, int prio);
 	/* Re-evaluate which exceptions exit (vcpu->arch.guest_debug). */
 	void (*update_exception_intercepts)(struct kvm_vcpu *vcpu);
 	/* An event (exception, interrupt) is already set for the next entry. */

@@ -415,6 +415,9 @@ static void svm_vcpu_run(struct kvm_vcpu *vcpu)
 	vmcb->save.rsp = regs[VCPU_REGS_RSP];
 	vmcb->save.rip = regs[VCPU_REGS_RIP];
 	vmcb->save.cr2 = vcpu->arch.cr2;
+	/* With V_INTR_MASKING the guest's CR8 is V_TPR (APM vol 2, 15.21.2). */
+	vmcb->control.int_ctl = (vmcb->control.int_ctl & ~V_TPR_MASK) |
+				(vcpu->arch.cr8 & 0xf);
 
 	/* DR0-3 are the guest's once it used them or armed DR7 with them. */
 	dr_loaded = svm->guest_debugregs || (vmcb->save.dr7 & DR7_ENABLE_BITS);
@@ -439,6 +442,7 @@ static void svm_vcpu_run(struct kvm_vcpu *vcpu)
 	regs[VCPU_REGS_RSP] = vmcb->save.rsp;
 	regs[VCPU_REGS_RIP] = vmcb->save.rip;
 	vcpu->arch.cr2 = vmcb->save.cr2;
+	vcpu->arch.cr8 = vmcb->control.int_ctl & 0xf;
 	vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
 	vmcb->control.event_inj = 0;
 }
@@ -704,6 +708,9 @@ const struct kvm_x86_ops svm_x86_ops = {
 	.event_pending		= svm_event_pending,
 	.interrupt_allowed	= svm_interrupt_allowed,
 	.enable_irq_window	= svm_enable_irq_window,
+	.inject_nmi		= svm_inject_nmi,
+	.set_iret_intercept	= svm_set_iret_intercept,
+	.enable_tpr_window	= svm_enable_tpr_window,
 	.update_exception_intercepts = svm_update_exception_intercepts,
 	.flush_guest_tlb	= svm_flush_guest_tlb,
 };

@@ -3,9 +3,11 @@
  * SVM exit handling: one table indexed by exit code, each row a short
  * handler returning EXIT_RESUME, EXIT_USER or a negative errno.
  */
+#include <asm/irq_vectors.h>
 #include <asm/processor-flags.h>
 
 #include "svm.h"
+#include "irq.h"
 
 /* KVM's "no such hypercall" (include/uapi/linux/kvm_para.h: KVM_ENOSYS). */
 #define KVM_HC_ENOSYS		1000
@@ -75,6 +77,13 @@ static int handle_vintr(struct kvm_vcpu *vcpu)
 
 	c->int_ctl &= ~(V_IRQ_MASK | V_IGN_TPR_MASK | V_INTR_PRIO_MASK);
 	c->intercepts[INTERCEPT_WORD_3] &= ~INTERCEPT_VINTR;
+	return EXIT_RESUME;
+}
+
+/* The guest's NMI handler returns: NMIs are unblocked after this IRET. */
+static int handle_iret(struct kvm_vcpu *vcpu)
+{
+	kvm_irq_nmi_iret(vcpu);
 	return EXIT_RESUME;
 }
 
@@ -210,6 +219,7 @@ static const svm_exit_handler svm_exit_handlers[SVM_EXIT_NR_CODES] = {
 	[SVM_EXIT_RDPMC]			= handle_gp,
 	[SVM_EXIT_CPUID]			= handle_cpuid,
 	[SVM_EXIT_RSM]				= handle_ud,
+	[SVM_EXIT_IRET]				= handle_iret,
 	[SVM_EXIT_INVD]				= handle_nop_insn,
 	[SVM_EXIT_HLT]				= handle_hlt,
 	[SVM_EXIT_INVLPGA]			= handle_ud,
@@ -300,6 +310,37 @@ void svm_enable_irq_window(struct kvm_vcpu *vcpu)
 	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
 
 	c->int_ctl |= V_IRQ_MASK | V_IGN_TPR_MASK | V_INTR_PRIO_MASK;
+	c->intercepts[INTERCEPT_WORD_3] |= INTERCEPT_VINTR;
+}
+
+void svm_inject_nmi(struct kvm_vcpu *vcpu)
+{
+	to_svm(vcpu)->vmcb->control.event_inj = NMI_VECTOR | SVM_EVTINJ_VALID |
+						SVM_EVTINJ_TYPE_NMI;
+}
+
+/* Without vNMI the only sign that an NMI handler ended is its IRET. */
+void svm_set_iret_intercept(struct kvm_vcpu *vcpu, bool on)
+{
+	u32 *w = &to_svm(vcpu)->vmcb->control.intercepts[INTERCEPT_WORD_3];
+
+	if (on)
+		*w |= INTERCEPT_IRET;
+	else
+		*w &= ~INTERCEPT_IRET;
+}
+
+/*
+ * A pending interrupt blocked by the task priority alone: a virtual
+ * interrupt of its priority class is taken (and exits, VINTR being
+ * intercepted) as soon as V_TPR drops below it (APM vol 2, 15.21.4).
+ */
+void svm_enable_tpr_window(struct kvm_vcpu *vcpu, int prio)
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+
+	c->int_ctl &= ~(V_IGN_TPR_MASK | V_INTR_PRIO_MASK);
+	c->int_ctl |= V_IRQ_MASK | ((u64)(prio & 0xf) << V_INTR_PRIO_SHIFT);
 	c->intercepts[INTERCEPT_WORD_3] |= INTERCEPT_VINTR;
 }
 

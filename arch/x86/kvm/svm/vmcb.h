@@ -28,6 +28,7 @@ enum {
 #define INTERCEPT_VINTR		BIT(4)
 #define INTERCEPT_RDPMC		BIT(15)
 #define INTERCEPT_CPUID		BIT(18)
+#define INTERCEPT_IRET		BIT(20)
 #define INTERCEPT_RSM		BIT(19)
 #define INTERCEPT_INVD		BIT(22)
 #define INTERCEPT_PAUSE		BIT(23)
@@ -110,6 +111,7 @@ enum {
 #define SVM_EXIT_RDPMC		0x06f
 #define SVM_EXIT_CPUID		0x072
 #define SVM_EXIT_RSM		0x073
+#define SVM_EXIT_IRET		0x074
 #define SVM_EXIT_INVD		0x076
 #define SVM_EXIT_PAUSE		0x077
 #define SVM_EXIT_HLT		0x078
