@@ -265,12 +265,34 @@ static bool cpuid_equal(struct kvm_vcpu *vcpu, struct kvm_cpuid_entry2 *e,
 	return !memcmp(e, vcpu->arch.cpuid_entries, nent * sizeof(*e));
 }
 
+/* Takes ownership of @e (kvmalloc'ed). */
+static long kvm_set_cpuid(struct kvm_vcpu *vcpu, struct kvm_cpuid_entry2 *e,
+			  int nent)
+{
+	int i;
+
+	for (i = 0; i < nent; i++) {
+		memset(e[i].padding, 0, sizeof(e[i].padding));
+		mask_to_supported(&e[i]);
+	}
+	/* Once the vCPU ran, CPUID may only be set again unchanged. */
+	if (vcpu->cpu != -1) {
+		bool same = cpuid_equal(vcpu, e, nent);
+
+		kvfree(e);
+		return same ? 0 : -EINVAL;
+	}
+	kvfree(vcpu->arch.cpuid_entries);
+	vcpu->arch.cpuid_entries = e;
+	vcpu->arch.cpuid_nent = nent;
+	return 0;
+}
+
 long kvm_vcpu_ioctl_set_cpuid2(struct kvm_vcpu *vcpu,
 			       struct kvm_cpuid2 __user *argp)
 {
 	struct kvm_cpuid_entry2 *e = NULL;
 	struct kvm_cpuid2 hdr;
-	int i;
 
 	if (copy_from_user(&hdr, argp, sizeof(hdr)))
 		return -EFAULT;
@@ -281,21 +303,41 @@ long kvm_vcpu_ioctl_set_cpuid2(struct kvm_vcpu *vcpu,
 		if (IS_ERR(e))
 			return PTR_ERR(e);
 	}
-	for (i = 0; i < hdr.nent; i++) {
-		memset(e[i].padding, 0, sizeof(e[i].padding));
-		mask_to_supported(&e[i]);
-	}
-	/* Once the vCPU ran, CPUID may only be set again unchanged. */
-	if (vcpu->cpu != -1) {
-		bool same = cpuid_equal(vcpu, e, hdr.nent);
+	return kvm_set_cpuid(vcpu, e, hdr.nent);
+}
 
-		kvfree(e);
-		return same ? 0 : -EINVAL;
+/* The original KVM_SET_CPUID: no sub-leaf index, no flags. */
+long kvm_vcpu_ioctl_set_cpuid(struct kvm_vcpu *vcpu,
+			      struct kvm_cpuid __user *argp)
+{
+	struct kvm_cpuid_entry2 *e = NULL;
+	struct kvm_cpuid_entry *e1;
+	struct kvm_cpuid hdr;
+	int i;
+
+	if (copy_from_user(&hdr, argp, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.nent > KVM_MAX_CPUID_ENTRIES)
+		return -E2BIG;
+	if (hdr.nent) {
+		e1 = vmemdup_user(argp->entries, hdr.nent * sizeof(*e1));
+		if (IS_ERR(e1))
+			return PTR_ERR(e1);
+		e = kvcalloc(hdr.nent, sizeof(*e), GFP_KERNEL_ACCOUNT);
+		if (!e) {
+			kvfree(e1);
+			return -ENOMEM;
+		}
+		for (i = 0; i < hdr.nent; i++) {
+			e[i].function = e1[i].function;
+			e[i].eax = e1[i].eax;
+			e[i].ebx = e1[i].ebx;
+			e[i].ecx = e1[i].ecx;
+			e[i].edx = e1[i].edx;
+		}
+		kvfree(e1);
 	}
-	kvfree(vcpu->arch.cpuid_entries);
-	vcpu->arch.cpuid_entries = e;
-	vcpu->arch.cpuid_nent = hdr.nent;
-	return 0;
+	return kvm_set_cpuid(vcpu, e, hdr.nent);
 }
 
 long kvm_vcpu_ioctl_get_cpuid2(struct kvm_vcpu *vcpu,

@@ -117,6 +117,7 @@ struct kvm_vcpu_arch {
 	u64 mtrr_deftype;
 	u64 mtrr_fixed[11];
 	u64 mtrr_var[16];	/* base/mask pairs, 8 ranges */
+	u64 plain_msrs[32];	/* WR_KEEP values of msr.c's plain_msrs[] */
 
 	u64 db[4];		/* guest DR0-3 */
 	u64 dr6;

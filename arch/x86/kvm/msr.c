@@ -44,6 +44,97 @@ static const u32 feature_msrs[] = {
 	MSR_IA32_ARCH_CAPABILITIES, MSR_IA32_UCODE_REV,
 };
 
+/*
+ * MSRs a guest kernel touches while it brings the CPU up but which have no
+ * function under ukvm (as under upstream KVM): reads give a fixed value,
+ * writes are dropped (WR_IGNORE), kept in the vCPU (WR_KEEP, bits within
+ * @mask, others #GP) or refused (WR_GP).
+ */
+enum { WR_GP, WR_IGNORE, WR_KEEP };
+
+struct kvm_plain_msr {
+	u32 index;
+	u8 write;
+	u64 mask;
+};
+
+/* HWCR bits a guest may set: McStatusWrEn (18), TscFreqSel (24). */
+#define HWCR_WRITABLE	(BIT_ULL(18) | BIT_ULL(24))
+
+static const struct kvm_plain_msr plain_msrs[] = {
+	{ MSR_IA32_PLATFORM_ID, WR_GP },
+	{ MSR_IA32_EBL_CR_POWERON, WR_GP },
+	{ MSR_EBC_FREQUENCY_ID, WR_GP },
+	{ MSR_IA32_UCODE_WRITE, WR_IGNORE },
+	{ MSR_IA32_BBL_CR_CTL3, WR_IGNORE },
+	/* Machine check: no banks (MCG_CAP = 0), MCG_STATUS is kept. */
+	{ MSR_IA32_MCG_CAP, WR_GP },
+	{ MSR_IA32_MCG_STATUS, WR_KEEP, ~0ULL },
+	/* No LBR virtualisation: DEBUGCTL reads 0, writes are dropped. */
+	{ MSR_IA32_DEBUGCTLMSR, WR_IGNORE },
+	{ MSR_IA32_LASTBRANCHFROMIP, WR_GP },
+	{ MSR_IA32_LASTBRANCHTOIP, WR_GP },
+	{ MSR_IA32_LASTINTFROMIP, WR_GP },
+	{ MSR_IA32_LASTINTTOIP, WR_GP },
+	{ MSR_K7_HWCR, WR_KEEP, HWCR_WRITABLE },
+	{ MSR_K7_CLK_CTL, WR_IGNORE },
+	{ MSR_AMD64_NB_CFG, WR_IGNORE },
+	{ MSR_K8_INT_PENDING_MSG, WR_IGNORE },
+	{ MSR_FAM10H_MMIO_CONF_BASE, WR_IGNORE },
+	{ MSR_AMD64_OSVW_ID_LENGTH, WR_IGNORE },
+	{ MSR_AMD64_OSVW_STATUS, WR_IGNORE },
+	{ MSR_AMD64_LS_CFG, WR_IGNORE },
+	{ MSR_AMD64_DE_CFG, WR_IGNORE },
+	{ MSR_AMD64_BU_CFG2, WR_IGNORE },
+	{ MSR_VM_IGNNE, WR_IGNORE },
+};
+
+static const struct kvm_plain_msr *find_plain_msr(u32 index, int *slot)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(plain_msrs); i++) {
+		if (plain_msrs[i].index == index) {
+			*slot = i;
+			return &plain_msrs[i];
+		}
+	}
+	return NULL;
+}
+
+static int kvm_get_plain_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data)
+{
+	int slot;
+	const struct kvm_plain_msr *m = find_plain_msr(index, &slot);
+
+	if (!m)
+		return 1;
+	*data = m->write == WR_KEEP ? vcpu->arch.plain_msrs[slot] : 0;
+	return 0;
+}
+
+static int kvm_set_plain_msr(struct kvm_vcpu *vcpu, u32 index, u64 data,
+			     bool host)
+{
+	int slot;
+	const struct kvm_plain_msr *m = find_plain_msr(index, &slot);
+
+	if (!m)
+		return 1;
+	switch (m->write) {
+	case WR_IGNORE:
+		return 0;
+	case WR_KEEP:
+		if (data & ~m->mask)
+			return 1;
+		vcpu->arch.plain_msrs[slot] = data;
+		return 0;
+	default:
+		/* Restoring the value we report is always fine. */
+		return host && data == 0 ? 0 : 1;
+	}
+}
+
 static const u32 mtrr_fixed_msrs[] = {
 	MSR_MTRRfix64K_00000, MSR_MTRRfix16K_80000, MSR_MTRRfix16K_A0000,
 	MSR_MTRRfix4K_C0000, MSR_MTRRfix4K_C8000, MSR_MTRRfix4K_D0000,
@@ -190,7 +281,7 @@ int kvm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 		*data = *mtrr;
 		return 0;
 	}
-	return 1;
+	return kvm_get_plain_msr(vcpu, index, data);
 }
 
 static int kvm_set_tsc(struct kvm_vcpu *vcpu, u64 data, bool host)
@@ -284,12 +375,16 @@ int kvm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data, bool host)
 	case MSR_IA32_UCODE_REV:
 		return host ? 0 : 1;
 	default:
-		return kvm_set_mtrr(vcpu, index, data);
+		if (mtrr_slot(vcpu, index))
+			return kvm_set_mtrr(vcpu, index, data);
+		return kvm_set_plain_msr(vcpu, index, data, host);
 	}
 }
 
 void kvm_msr_vcpu_reset(struct kvm_vcpu *vcpu)
 {
+	BUILD_BUG_ON(ARRAY_SIZE(plain_msrs) >
+		     ARRAY_SIZE(vcpu->arch.plain_msrs));
 	vcpu->arch.misc_enable = MISC_ENABLE_DEFAULT;
 	vcpu->arch.apic_base = APIC_DEFAULT_BASE | MSR_IA32_APICBASE_ENABLE;
 	if (vcpu->vcpu_id == vcpu->kvm->arch.bsp_vcpu_id)

@@ -94,6 +94,16 @@ long kvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
 	}
 }
 
+/* KVM_ENABLE_CAP (VM and vCPU): no capability can be enabled yet. */
+static long kvm_ioctl_enable_cap(void __user *argp)
+{
+	struct kvm_enable_cap cap;
+
+	if (copy_from_user(&cap, argp, sizeof(cap)))
+		return -EFAULT;
+	return -EINVAL;
+}
+
 /* ---- the VM ---------------------------------------------------------- */
 
 int kvm_arch_init_vm(struct kvm *kvm, unsigned long type)
@@ -131,6 +141,8 @@ long kvm_arch_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg)
 			return -EINVAL;
 		kvm->arch.tss_addr = arg;
 		return 0;
+	case KVM_ENABLE_CAP:
+		return kvm_ioctl_enable_cap((void __user *)arg);
 	case KVM_SET_IDENTITY_MAP_ADDR: {
 		u64 addr;
 
@@ -207,8 +219,12 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 	long r;
 
 	switch (ioctl) {
+	case KVM_SET_CPUID:
+		return kvm_vcpu_ioctl_set_cpuid(vcpu, argp);
 	case KVM_SET_CPUID2:
 		return kvm_vcpu_ioctl_set_cpuid2(vcpu, argp);
+	case KVM_ENABLE_CAP:
+		return kvm_ioctl_enable_cap(argp);
 	case KVM_GET_CPUID2:
 		return kvm_vcpu_ioctl_get_cpuid2(vcpu, argp);
 	case KVM_GET_MSRS:

@@ -176,6 +176,8 @@ long kvm_vcpu_ioctl_translate(struct kvm_vcpu *vcpu, void __user *argp);
 long kvm_dev_ioctl_get_supported_cpuid(struct kvm_cpuid2 __user *argp);
 long kvm_vcpu_ioctl_set_cpuid2(struct kvm_vcpu *vcpu,
 			       struct kvm_cpuid2 __user *argp);
+long kvm_vcpu_ioctl_set_cpuid(struct kvm_vcpu *vcpu,
+			      struct kvm_cpuid __user *argp);
 long kvm_vcpu_ioctl_get_cpuid2(struct kvm_vcpu *vcpu,
 			       struct kvm_cpuid2 __user *argp);
 struct kvm_cpuid_entry2 *kvm_find_cpuid_entry(struct kvm_vcpu *vcpu,
