@@ -149,6 +149,8 @@ int kvm_arch_init_vm(struct kvm *kvm, unsigned long type);
 void kvm_arch_pre_destroy_vm(struct kvm *kvm);
 void kvm_arch_destroy_vm(struct kvm *kvm);
 long kvm_arch_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg);
+/* Architecture limits on a new vCPU's id, checked before allocation. */
+int kvm_arch_vcpu_precreate(struct kvm *kvm, u32 id);
 int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu);
 void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu);
 long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,

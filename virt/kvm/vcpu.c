@@ -194,6 +194,11 @@ int kvm_vm_ioctl_create_vcpu(struct kvm *kvm, u32 id)
 		mutex_unlock(&kvm->lock);
 		return -EINVAL;
 	}
+	r = kvm_arch_vcpu_precreate(kvm, id);
+	if (r) {
+		mutex_unlock(&kvm->lock);
+		return r;
+	}
 	kvm->created_vcpus++;
 	mutex_unlock(&kvm->lock);
 

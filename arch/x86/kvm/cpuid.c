@@ -265,6 +265,69 @@ static bool cpuid_equal(struct kvm_vcpu *vcpu, struct kvm_cpuid_entry2 *e,
 	return !memcmp(e, vcpu->arch.cpuid_entries, nent * sizeof(*e));
 }
 
+/* Size of a standard-format XSAVE area for @xcr0 (SDM vol 1, 13.4). */
+static u32 xstate_size(u64 xcr0)
+{
+	u32 size = 512 + 64, eax, ebx, ecx, edx;
+	int i;
+
+	for (i = 2; i < 64; i++) {
+		if (!(xcr0 & BIT_ULL(i)))
+			continue;
+		cpuid_count(0xd, i, &eax, &ebx, &ecx, &edx);
+		size = max(size, eax + ebx);
+	}
+	return size;
+}
+
+/* Size of a compacted XSAVE area for @xcr0 (SDM vol 1, 13.4.3). */
+static u32 xstate_size_compacted(u64 xcr0)
+{
+	u32 size = 512 + 64, eax, ebx, ecx, edx;
+	int i;
+
+	for (i = 2; i < 64; i++) {
+		if (!(xcr0 & BIT_ULL(i)))
+			continue;
+		cpuid_count(0xd, i, &eax, &ebx, &ecx, &edx);
+		/* ECX[1]: the component starts 64-byte aligned. */
+		if (ecx & BIT(1))
+			size = ALIGN(size, 64);
+		size += eax;
+	}
+	return size;
+}
+
+/* Leaf 0xd.1 EAX[1]: XSAVEC. */
+#define LEAFD1_EAX_XSAVEC	F(1)
+
+/*
+ * The bits of CPUID that follow guest state (SDM vol 2A, CPUID): OSXSAVE
+ * mirrors CR4, leaf 0xd's EBX the XSAVE area size for the current XCR0.
+ * Like upstream, they are kept in the table itself, so KVM_GET_CPUID2 and
+ * the guest always agree.
+ */
+static void cpuid_update_runtime(struct kvm_vcpu *vcpu,
+				 struct kvm_cpuid_entry2 *entries, int nent)
+{
+	struct kvm_cpuid_entry2 *e;
+	u64 xcr0 = vcpu->arch.xcr0;
+
+	e = (void *)find_entry(entries, nent, 1, 0);
+	if (e) {
+		if (kvm_x86_ops->get_cr(vcpu, 4) & X86_CR4_OSXSAVE)
+			e->ecx |= LEAF1_ECX_OSXSAVE;
+		else
+			e->ecx &= ~LEAF1_ECX_OSXSAVE;
+	}
+	e = (void *)find_entry(entries, nent, 0xd, 0);
+	if (e)
+		e->ebx = xstate_size(xcr0);
+	e = (void *)find_entry(entries, nent, 0xd, 1);
+	if (e && (e->eax & LEAFD1_EAX_XSAVEC))
+		e->ebx = xstate_size_compacted(xcr0);
+}
+
 /* Takes ownership of @e (kvmalloc'ed). */
 static long kvm_set_cpuid(struct kvm_vcpu *vcpu, struct kvm_cpuid_entry2 *e,
 			  int nent)
@@ -275,6 +338,7 @@ static long kvm_set_cpuid(struct kvm_vcpu *vcpu, struct kvm_cpuid_entry2 *e,
 		memset(e[i].padding, 0, sizeof(e[i].padding));
 		mask_to_supported(&e[i]);
 	}
+	cpuid_update_runtime(vcpu, e, nent);
 	/* Once the vCPU ran, CPUID may only be set again unchanged. */
 	if (vcpu->cpu != -1) {
 		bool same = cpuid_equal(vcpu, e, nent);
@@ -348,6 +412,7 @@ long kvm_vcpu_ioctl_get_cpuid2(struct kvm_vcpu *vcpu,
 
 	if (copy_from_user(&hdr, argp, sizeof(hdr)))
 		return -EFAULT;
+	cpuid_update_runtime(vcpu, vcpu->arch.cpuid_entries, n);
 	if (hdr.nent < n) {
 		hdr.nent = n;
 		if (copy_to_user(argp, &hdr, sizeof(hdr)))
@@ -362,35 +427,6 @@ long kvm_vcpu_ioctl_get_cpuid2(struct kvm_vcpu *vcpu,
 	return 0;
 }
 
-/* Size of a standard-format XSAVE area for @xcr0 (SDM vol 1, 13.4). */
-static u32 xstate_size(u64 xcr0)
-{
-	u32 size = 512 + 64, eax, ebx, ecx, edx;
-	int i;
-
-	for (i = 2; i < 64; i++) {
-		if (!(xcr0 & BIT_ULL(i)))
-			continue;
-		cpuid_count(0xd, i, &eax, &ebx, &ecx, &edx);
-		size = max(size, eax + ebx);
-	}
-	return size;
-}
-
-/* The parts of CPUID that follow guest state (SDM vol 2A, CPUID). */
-static void cpuid_dynamic_bits(struct kvm_vcpu *vcpu, u32 function,
-			       u32 index, u32 *ebx, u32 *ecx)
-{
-	if (function == 1) {
-		if (kvm_x86_ops->get_cr(vcpu, 4) & X86_CR4_OSXSAVE)
-			*ecx |= LEAF1_ECX_OSXSAVE;
-		else
-			*ecx &= ~LEAF1_ECX_OSXSAVE;
-	}
-	if (function == 0xd && (index == 0 || index == 1))
-		*ebx = xstate_size(vcpu->arch.xcr0);
-}
-
 int kvm_emulate_cpuid(struct kvm_vcpu *vcpu)
 {
 	u32 function = kvm_reg_read(vcpu, VCPU_REGS_RAX);
@@ -398,6 +434,8 @@ int kvm_emulate_cpuid(struct kvm_vcpu *vcpu)
 	const struct kvm_cpuid_entry2 *e;
 	u32 eax = 0, ebx = 0, ecx = 0, edx = 0;
 
+	cpuid_update_runtime(vcpu, vcpu->arch.cpuid_entries,
+			     vcpu->arch.cpuid_nent);
 	/* Leaves userspace did not set read as zero, as on AMD parts. */
 	e = kvm_find_cpuid_entry(vcpu, function, index);
 	if (e) {
@@ -405,7 +443,6 @@ int kvm_emulate_cpuid(struct kvm_vcpu *vcpu)
 		ebx = e->ebx;
 		ecx = e->ecx;
 		edx = e->edx;
-		cpuid_dynamic_bits(vcpu, function, index, &ebx, &ecx);
 	}
 	kvm_reg_write(vcpu, VCPU_REGS_RAX, eax);
 	kvm_reg_write(vcpu, VCPU_REGS_RBX, ebx);

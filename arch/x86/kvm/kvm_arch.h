@@ -49,6 +49,8 @@ struct kvm_arch {
 	u64 tss_addr;
 	u64 identity_map_addr;
 	u32 bsp_vcpu_id;
+	u32 max_vcpu_ids;	/* KVM_CAP_MAX_VCPU_ID as enabled, 0 = default */
+	u32 n_mmu_pages;	/* KVM_SET_NR_MMU_PAGES (no shadow MMU uses it) */
 };
 
 struct kvm_queued_exception {
@@ -114,6 +116,7 @@ struct kvm_vcpu_arch {
 	u64 tsc_aux;
 	u64 misc_enable;
 	u64 tsc_adjust;
+	u64 arch_capabilities;
 	u64 mtrr_deftype;
 	u64 mtrr_fixed[11];
 	u64 mtrr_var[16];	/* base/mask pairs, 8 ranges */

@@ -26,18 +26,17 @@
 #define UCODE_REV_DEFAULT	0x100000000ULL
 #define APIC_DEFAULT_BASE	0xfee00000ULL
 
+/*
+ * KVM_GET_MSR_INDEX_LIST: the MSRs a VMM saves and restores, as upstream
+ * lists them.  EFER, FS/GS base and APIC_BASE travel in SREGS; MTRRs are
+ * saved by VMMs on their own; MTRRcap is read-only.
+ */
 static const u32 msrs_to_save[] = {
-	MSR_EFER, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK,
-	MSR_KERNEL_GS_BASE, MSR_FS_BASE, MSR_GS_BASE,
 	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
-	MSR_IA32_CR_PAT, MSR_IA32_TSC, MSR_IA32_TSC_ADJUST, MSR_TSC_AUX,
-	MSR_IA32_MISC_ENABLE, MSR_IA32_APICBASE, MSR_MTRRcap,
-	MSR_MTRRdefType, MSR_MTRRfix64K_00000, MSR_MTRRfix16K_80000,
-	MSR_MTRRfix16K_A0000, MSR_MTRRfix4K_C0000, MSR_MTRRfix4K_C8000,
-	MSR_MTRRfix4K_D0000, MSR_MTRRfix4K_D8000, MSR_MTRRfix4K_E0000,
-	MSR_MTRRfix4K_E8000, MSR_MTRRfix4K_F0000, MSR_MTRRfix4K_F8000,
-	0x200, 0x201, 0x202, 0x203, 0x204, 0x205, 0x206, 0x207,
-	0x208, 0x209, 0x20a, 0x20b, 0x20c, 0x20d, 0x20e, 0x20f,
+	MSR_STAR, MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_SYSCALL_MASK, MSR_LSTAR,
+	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_TSC_AUX,
+	MSR_IA32_TSC_ADJUST, MSR_IA32_ARCH_CAPABILITIES, MSR_IA32_MISC_ENABLE,
+	MSR_IA32_MCG_STATUS, MSR_IA32_UCODE_REV, MSR_K7_HWCR,
 };
 
 static const u32 feature_msrs[] = {
@@ -275,6 +274,12 @@ int kvm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 	case MSR_IA32_UCODE_REV:
 		*data = UCODE_REV_DEFAULT;
 		return 0;
+	case MSR_IA32_ARCH_CAPABILITIES:
+		/* Only VMMs see it: the guest's CPUID never offers it. */
+		if (!host)
+			return 1;
+		*data = vcpu->arch.arch_capabilities;
+		return 0;
 	}
 	mtrr = mtrr_slot(vcpu, index);
 	if (mtrr) {
@@ -355,9 +360,19 @@ int kvm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data, bool host)
 	case MSR_IA32_TSC:
 		return kvm_set_tsc(vcpu, data, host);
 	case MSR_IA32_TSC_ADJUST:
-		vcpu->arch.tsc_offset += data - vcpu->arch.tsc_adjust;
+		/* The guest's write moves its TSC; a VMM's restores state. */
+		if (!host)
+			vcpu->arch.tsc_offset += data - vcpu->arch.tsc_adjust;
 		vcpu->arch.tsc_adjust = data;
 		return 0;
+	case MSR_IA32_ARCH_CAPABILITIES:
+		if (!host)
+			return 1;
+		vcpu->arch.arch_capabilities = data;
+		return 0;
+	case MSR_MTRRcap:
+		/* Read-only; a VMM restoring the value we report is fine. */
+		return host && data == MTRR_CAP_VALUE ? 0 : 1;
 	case MSR_TSC_AUX:
 		if ((!host && !guest_has_rdtscp(vcpu)) || (data >> 32))
 			return 1;

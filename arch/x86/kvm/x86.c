@@ -70,6 +70,8 @@ long kvm_arch_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_VCPU_EVENTS:
 	case KVM_CAP_MP_STATE:
 	case KVM_CAP_SET_GUEST_DEBUG:
+	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
+	case KVM_CAP_ENABLE_CAP_VM:
 		return 1;
 	default:
 		return kvm_irq_check_extension(kvm, ext);
@@ -94,7 +96,7 @@ long kvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
 	}
 }
 
-/* KVM_ENABLE_CAP (VM and vCPU): no capability can be enabled yet. */
+/* KVM_ENABLE_CAP on a vCPU: no per-vCPU capability can be enabled. */
 static long kvm_ioctl_enable_cap(void __user *argp)
 {
 	struct kvm_enable_cap cap;
@@ -104,12 +106,58 @@ static long kvm_ioctl_enable_cap(void __user *argp)
 	return -EINVAL;
 }
 
+/* KVM_CAP_MAX_VCPU_ID: lower the id limit once, before any vCPU exists. */
+static long kvm_enable_max_vcpu_id(struct kvm *kvm, u64 max)
+{
+	long r = -EINVAL;
+
+	if (max > KVM_MAX_VCPU_IDS)
+		return -EINVAL;
+	mutex_lock(&kvm->lock);
+	if (kvm->arch.max_vcpu_ids == max) {
+		r = 0;
+	} else if (!kvm->arch.max_vcpu_ids && !kvm->created_vcpus) {
+		kvm->arch.max_vcpu_ids = max;
+		r = 0;
+	}
+	mutex_unlock(&kvm->lock);
+	return r;
+}
+
+static long kvm_vm_ioctl_enable_cap(struct kvm *kvm, void __user *argp)
+{
+	struct kvm_enable_cap cap;
+
+	if (copy_from_user(&cap, argp, sizeof(cap)))
+		return -EFAULT;
+	if (cap.flags)
+		return -EINVAL;
+	switch (cap.cap) {
+	case KVM_CAP_MAX_VCPU_ID:
+		return kvm_enable_max_vcpu_id(kvm, cap.args[0]);
+	default:
+		return -EINVAL;
+	}
+}
+
+int kvm_arch_vcpu_precreate(struct kvm *kvm, u32 id)
+{
+	if (kvm->arch.max_vcpu_ids && id >= kvm->arch.max_vcpu_ids)
+		return -EINVAL;
+	return 0;
+}
+
 /* ---- the VM ---------------------------------------------------------- */
+
+/* The shadow-page budget upstream reports for a new VM. */
+#define KVM_MIN_ALLOC_MMU_PAGES		64
+#define KVM_DEFAULT_MMU_PAGES		1024
 
 int kvm_arch_init_vm(struct kvm *kvm, unsigned long type)
 {
 	if (type)
 		return -EINVAL;
+	kvm->arch.n_mmu_pages = KVM_DEFAULT_MMU_PAGES;
 	return kvm_mmu_init_vm(kvm);
 }
 
@@ -142,7 +190,15 @@ long kvm_arch_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg)
 		kvm->arch.tss_addr = arg;
 		return 0;
 	case KVM_ENABLE_CAP:
-		return kvm_ioctl_enable_cap((void __user *)arg);
+		return kvm_vm_ioctl_enable_cap(kvm, (void __user *)arg);
+	case KVM_SET_NR_MMU_PAGES:
+		/* Upstream's floor; with NPT only, nothing else uses it. */
+		if (arg < KVM_MIN_ALLOC_MMU_PAGES)
+			return -EINVAL;
+		kvm->arch.n_mmu_pages = arg;
+		return 0;
+	case KVM_GET_NR_MMU_PAGES:
+		return kvm->arch.n_mmu_pages;
 	case KVM_SET_IDENTITY_MAP_ADDR: {
 		u64 addr;
 
