@@ -67,6 +67,12 @@ static int ioapic_service(struct kvm_ioapic *ioapic, int pin)
 	r = kvm_irq_delivery_to_apic(ioapic->kvm, NULL, &irq);
 	if (irq.trig_level && r > 0)
 		ioapic->redirtbl[pin] |= RTE_REMOTE_IRR;
+	/*
+	 * A delivered edge is done with: like upstream, the next assertion is
+	 * a new edge even if the line never went low in between.
+	 */
+	if (!irq.trig_level)
+		ioapic->irr &= ~BIT(pin);
 	return r;
 }
 
@@ -96,7 +102,7 @@ int kvm_ioapic_set_irq(struct kvm_ioapic *ioapic, u32 pin, int source,
 	old_irr = ioapic->irr;
 	ioapic->irr |= bit;
 	if (!(ioapic->redirtbl[pin] & RTE_TRIG_LEVEL) && (old_irr & bit)) {
-		r = 0;		/* no new edge */
+		r = 0;		/* an undelivered edge is still pending */
 		goto out;
 	}
 	r = ioapic_service(ioapic, pin);

@@ -766,18 +766,27 @@ static bool kvm_vcpu_wakeup(struct kvm_vcpu *vcpu)
 	return false;
 }
 
-/* Sleep until runnable or a signal comes; the caller checks signals. */
+/*
+ * Sleep until runnable or a signal comes; the caller checks signals.
+ * Like upstream, an AP that was never initialized returns -EAGAIN to
+ * userspace after the first event it accepted (typically the INIT).
+ */
 int kvm_irq_block(struct kvm_vcpu *vcpu)
 {
+	bool uninit = vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED;
 	DEFINE_WAIT(wait);
 
 	for (;;) {
 		prepare_to_wait(&vcpu->arch.wq, &wait, TASK_INTERRUPTIBLE);
-		if (kvm_vcpu_wakeup(vcpu) || signal_pending(current))
+		if (kvm_vcpu_wakeup(vcpu) || signal_pending(current) ||
+		    (uninit &&
+		     vcpu->arch.mp_state != KVM_MP_STATE_UNINITIALIZED))
 			break;
 		schedule();
 	}
 	finish_wait(&vcpu->arch.wq, &wait);
+	if (uninit && !signal_pending(current))
+		return -EAGAIN;
 	return EXIT_RESUME;
 }
 

@@ -906,6 +906,13 @@ void kvm_lapic_reset(struct kvm_vcpu *vcpu, bool init)
 	kvm_lapic_set_reg(apic, APIC_SPIV, 0xff);
 	for (i = 0; i < NR_LVT; i++)
 		kvm_lapic_set_reg(apic, APIC_LVTT + 0x10 * i, APIC_LVT_MASKED);
+	/*
+	 * The bootstrap processor comes up in virtual wire mode: LINT0 takes
+	 * the 8259's ExtINT (MP spec 1.4, 3.6.2.2), as upstream KVM's
+	 * LINT0_REENABLED quirk does, so PIC-only guests get interrupts.
+	 */
+	if (vcpu->vcpu_id == vcpu->kvm->arch.bsp_vcpu_id)
+		kvm_lapic_set_reg(apic, APIC_LVT0, APIC_DM_EXTINT);
 	apic->tscdeadline = 0;
 	apic->esr_pending = 0;
 	apic->cr8_shadow = 0;
