@@ -12,7 +12,7 @@
 KVER ?= $(shell ls -d /lib/modules/*-amd64/build 2>/dev/null | sort -V | tail -1 | cut -d/ -f4)
 KDIR ?= /lib/modules/$(KVER)/build
 VMTEST := tools/testing/vmtest/vmtest
-SUBDIRS := $(wildcard tools/kvm tools/testing/selftests/kvm tools/testing/unit tools/testing/abi)
+SUBDIRS := $(wildcard tools/kvm tools/testing/selftests/kvm tools/testing/bench tools/testing/unit tools/testing/abi)
 
 .PHONY: all module tools deps check run bench clean
 
