@@ -25,6 +25,40 @@ static int check_ext(struct kvm *kvm, long cap)
 	return r < 0 ? 0 : r;
 }
 
+/*
+ * LKVM_CAPS_OFF=irqfd,ioeventfd,... makes lkvm act as if KVM lacked those
+ * capabilities, so the fallback paths can be tested on a KVM that has
+ * everything.  Only capabilities with a fallback are listed.
+ */
+static void kvm__mask_caps(struct kvm_caps *c)
+{
+	const struct { const char *name; bool *cap; } knobs[] = {
+		{ "irqfd", &c->irqfd },
+		{ "ioeventfd", &c->ioeventfd },
+		{ "signal_msi", &c->signal_msi },
+		{ "irq_routing", &c->irq_routing },
+	};
+	const char *env = getenv("LKVM_CAPS_OFF");
+	char *list, *tok, *save;
+
+	if (!env)
+		return;
+	list = xstrdup(env);
+	for (tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		size_t i = 0;
+
+		while (i < ARRAY_SIZE(knobs) && strcmp(tok, knobs[i].name))
+			i++;
+		if (i < ARRAY_SIZE(knobs))
+			*knobs[i].cap = false;
+		else
+			die("LKVM_CAPS_OFF: unknown capability '%s' (irqfd, "
+			    "ioeventfd, signal_msi, irq_routing)", tok);
+	}
+	free(list);
+}
+
 static void kvm__probe_caps(struct kvm *kvm)
 {
 	struct kvm_caps *c = &kvm->caps;
@@ -48,6 +82,7 @@ static void kvm__probe_caps(struct kvm *kvm)
 	if (!c->max_vcpus)
 		c->max_vcpus = c->nr_vcpus;
 
+	kvm__mask_caps(c);
 	pr_debug("caps: irqchip=%d pit2=%d irqfd=%d ioeventfd=%d msi=%d "
 		 "routing=%d immediate_exit=%d vcpus=%d/%d memslots=%d",
 		 c->irqchip, c->pit2, c->irqfd, c->ioeventfd, c->signal_msi,

@@ -97,6 +97,8 @@ make_initramfs() {
 		esac
 		echo "$m" >> "$root/modules/order"
 	done
+	mods_done=
+	mod_closure virtio_pci virtio_rng > "$root/modules/rng-order"
 	cat > "$root/init" <<'EOI'
 #!/bin/sh
 mount -t proc proc /proc
@@ -105,6 +107,11 @@ mount -t devtmpfs dev /dev
 cpus=$(grep -c ^processor /proc/cpuinfo)
 memkb() { grep MemTotal /proc/meminfo | { read a b c; echo $b; }; }
 echo "LKVM-INIT cpus=$cpus memkb=$(memkb) cmdline=$(cat /proc/cmdline)"
+if grep -q lkvm_rng /proc/cmdline; then
+	for m in $(cat /modules/rng-order); do insmod /modules/$m.ko; done
+	echo "LKVM-RNG $(cat /sys/class/misc/hw_random/rng_current) $(head -c 64 /dev/hwrng | wc -c)"
+	echo "LKVM-IRQ msix=$(grep -c 'PCI-MSI.*virtio' /proc/interrupts) intx=$(grep -c 'IO-APIC.*virtio' /proc/interrupts)"
+fi
 grep -q lkvm_virtio /proc/cmdline || poweroff -f
 for m in $(cat /modules/order); do
 	[ $m = virtio_balloon ] && continue
@@ -140,9 +147,12 @@ EOI
 # run NAME EXPECT-REGEX LKVM-ARGS...: boots and greps the init line.
 boot_case() {
 	local name=$1 expect=$2; shift 2
+	rm -f "$tmp/last.log"
 	want "$name" || { skip "$name" "not selected"; return; }
-	"$LKVM" run "$@" > "$log" 2>&1 < /dev/null
+	"$LKVM" run "$@" > "$log.raw" 2>&1 < /dev/null
 	local rc=$?
+	tr -d '\r' < "$log.raw" > "$log"
+	cp "$log" "$tmp/last.log"
 	if [ $rc -eq 0 ] && grep -Eq "$expect" "$log"; then
 		ok "$name"
 	else
@@ -188,14 +198,21 @@ extract_vmlinux() {
 	[ "$(od -An -c -N4 "$tmp/vmlinux" | tr -d ' ')" = '177ELF' ]
 }
 
-# expect NAME REGEX: judge one LKVM-* line of the virtio boot's log.
+# expect NAME LOG REGEX...: judge LKVM-* lines of a boot's log (LOG, or
+# the last boot_case's when LOG is ""); every REGEX must match a line.
 expect() {
-	if grep -Eq "$2" "$vlog"; then
-		ok "$1"
-	else
-		echo "# no line matching /$2/ in the guest's output" >> "$log"
-		not_ok "$1"
-	fi
+	local name=$1 file=${2:-$tmp/last.log} re
+	shift 2
+	want "$name" || { skip "$name" "not selected"; return; }
+	[ -f "$file" ] || { skip "$name" "its boot did not run"; return; }
+	for re in "$@"; do
+		if ! grep -Eq "$re" "$file" 2>/dev/null; then
+			echo "# no line matching /$re/ in the guest's output" >> "$log"
+			not_ok "$name"
+			return
+		fi
+	done
+	ok "$name"
 }
 
 # One boot with every virtio device; its output feeds several results.
@@ -233,16 +250,16 @@ virtio_boot() {
 		echo "# lkvm exit status $rc" >> "$log"
 		not_ok "virtio boot: every device, guest powers off"
 	fi
-	expect "virtio-console: hvc0 output reaches the terminal" "^LKVM-HVC0 written-to-hvc0"
-	expect "virtio-rng: /dev/hwrng is virtio_rng and reads" "^LKVM-RNG virtio_rng.0 64$"
-	expect "virtio-blk: read-only image reads with the host's checksum" "^LKVM-BLK-RO 1 $sum$"
+	expect "virtio-console: hvc0 output reaches the terminal" "$vlog" "^LKVM-HVC0 written-to-hvc0"
+	expect "virtio-rng: /dev/hwrng is virtio_rng and reads" "$vlog" "^LKVM-RNG virtio_rng.0 64$"
+	expect "virtio-blk: read-only image reads with the host's checksum" "$vlog" "^LKVM-BLK-RO 1 $sum$"
 	if grep -q "^LKVM-BLK-WRITE done" "$vlog" &&
 	   dd if="$rw_img" bs=512 skip=8 count=1 2>/dev/null | grep -aq "LKVM-WROTE-42"; then
 		ok "virtio-blk: guest write reaches the host image"
 	else
 		not_ok "virtio-blk: guest write reaches the host image"
 	fi
-	expect "virtio-9p: guest reads a host file" "^LKVM-9P-READ hello-from-the-host-$$\$"
+	expect "virtio-9p: guest reads a host file" "$vlog" "^LKVM-9P-READ hello-from-the-host-$$\$"
 	if grep -q "^LKVM-9P-WRITE done" "$vlog" &&
 	   [ "$(cat "$share/sub/from-guest.txt" 2>/dev/null)" = guest-wrote-42 ]; then
 		ok "virtio-9p: guest write lands in the host directory"
@@ -250,12 +267,12 @@ virtio_boot() {
 		not_ok "virtio-9p: guest write lands in the host directory"
 	fi
 	if [ ${#net[@]} -gt 0 ]; then
-		expect "virtio-net: guest pings the host over a tap" "^LKVM-NET ping-ok"
+		expect "virtio-net: guest pings the host over a tap" "$vlog" "^LKVM-NET ping-ok"
 	else
 		skip "virtio-net: guest pings the host over a tap" "no /dev/net/tun or cannot create a tap"
 	fi
-	expect "virtio-balloon: inflating takes memory from the guest" "^LKVM-BALLOON "
-	expect "virtio interrupts arrive as MSI-X" '^LKVM-MSIX [1-9]'
+	expect "virtio-balloon: inflating takes memory from the guest" "$vlog" "^LKVM-BALLOON "
+	expect "virtio interrupts arrive as MSI-X through irqfd" "$vlog" '^LKVM-MSIX [1-9]'
 	if grep -aq "^lkvm: " "$vlog"; then
 		echo "# lkvm complained:" >> "$log"
 		grep -a "^lkvm: " "$vlog" >> "$log"
@@ -275,16 +292,24 @@ big_initrd=$tmp/big.cpio
 truncate -s 200M "$big_initrd"
 
 echo "TAP version 13"
-echo "1..23"
+echo "1..25"
 boot_case "boot bzImage 64-bit entry, 1 CPU" \
 	"LKVM-INIT cpus=1 .*lkvm_marker=42" \
 	-k "$kernel" -i "$tmp/initrd.cpio" -m 128 -c 1 -p "$params"
-boot_case "boot bzImage with 2 CPUs" \
+# Two boots also check lkvm's fallbacks, with virtio-rng as the witness:
+# without irqfd/ioeventfd (KVM_SIGNAL_MSI, notifications through MMIO
+# exits), and with MSI off in the guest (INTx routed by the ACPI _PRT).
+LKVM_CAPS_OFF=irqfd,irq_routing,ioeventfd boot_case "boot bzImage with 2 CPUs" \
 	"LKVM-INIT cpus=2 " \
-	-k "$kernel" -i "$tmp/initrd.cpio" -m 128 -c 2 -p "$params"
+	-k "$kernel" -i "$tmp/initrd.cpio" -m 128 -c 2 -p "$params lkvm_rng" --rng
+expect "virtio-rng without irqfd and ioeventfd: KVM_SIGNAL_MSI, MMIO kicks" "" \
+	"^LKVM-RNG virtio_rng.0 64$" "^LKVM-IRQ msix=[1-9]"
 boot_case "boot bzImage through the real-mode setup" \
 	"LKVM-INIT cpus=1 .*lkvm_marker=42" \
-	-k "$kernel" -i "$tmp/initrd.cpio" -m 128 --boot-mode real -p "$params"
+	-k "$kernel" -i "$tmp/initrd.cpio" -m 128 --boot-mode real \
+	-p "$params lkvm_rng pci=nomsi" --rng
+expect "virtio-rng over INTx routed by the ACPI _PRT (pci=nomsi)" "" \
+	"^LKVM-RNG virtio_rng.0 64$" "^LKVM-IRQ msix=0 intx=[1-9]"
 if ! want "PVH"; then
 	skip "boot an ELF vmlinux through the PVH entry" "not selected"
 elif extract_vmlinux; then

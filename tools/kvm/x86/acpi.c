@@ -6,7 +6,8 @@
  * present ("No APIC-table, disabling MPS"), so the MADT repeats what the
  * MP table says about CPUs and the IOAPIC.  The DSDT declares \_S5 (the
  * soft-off sleep type) and the PCI host bridge, because with ACPI enabled
- * Linux finds PCI root buses only through the namespace.
+ * Linux finds PCI root buses only through the namespace; the bridge's
+ * _PRT routes each slot's INTA# to the IOAPIC pin the MP table names.
  *
  * Layouts: ACPI 1.0b, sections 5.2 (tables) and 4.7.3 (PM1 registers);
  * AML encoding: ACPI 5.0, chapter 20.
@@ -16,15 +17,17 @@
 #include "kvm/bus.h"
 #include "kvm/init.h"
 #include "kvm/kvm.h"
+#include "kvm/pci.h"
 #include "kvm/x86.h"
 
 #define ACPI_RSDP_ADDR		0xe0000	/* Linux scans 0xe0000-0xfffff */
 #define ACPI_RSDT_ADDR		0xe0040
 #define ACPI_FADT_ADDR		0xe0100
 #define ACPI_FACS_ADDR		0xe0200	/* 64-byte aligned */
-#define ACPI_DSDT_ADDR		0xe0300
 #define ACPI_MADT_ADDR		0xe0400
 #define ACPI_MADT_MAX		0x1000
+#define ACPI_DSDT_ADDR		0xe2000
+#define ACPI_DSDT_MAX		0x1000
 
 #define ACPI_PM1_EVT_PORT	0x600	/* PM1_STS, PM1_EN: 2 bytes each */
 #define ACPI_PM1_EVT_LEN	4
@@ -136,23 +139,118 @@ struct acpi_facs {
 } __attribute__((packed));
 
 /*
- * DefinitionBlock body:
+ * The DSDT body, built at start-up because _PRT lists the PCI slots:
  *   Name (_S5_, Package () { 5, 5, 0, 0 })
  *   Scope (\_SB_) {
- *     Device (PCI0) { Name (_HID, EisaId ("PNP0A03")) Name (_UID, Zero) }
+ *     Device (PCI0) {
+ *       Name (_HID, EisaId ("PNP0A03"))
+ *       Name (_UID, Zero)
+ *       Name (_PRT, Package () {
+ *         Package () { 0xSSSSFFFF, Zero, Zero, GSI }, ...  one per slot
+ *       })
+ *     }
  *   }
+ * Encoding: ACPI 5.0, 20.2 (opcodes) and 20.2.4 (PkgLength).
  */
-static const u8 dsdt_aml[] = {
-	0x08, '_', 'S', '5', '_',		/* NameOp "_S5_" */
-	0x12, 0x08, 0x04,			/* PackageOp, PkgLength, 4 elements */
-	0x0a, SLP_TYP_S5, 0x0a, SLP_TYP_S5,	/* BytePrefix 5, BytePrefix 5 */
-	0x00, 0x00,				/* Zero, Zero */
-	0x10, 0x1d, '\\', '_', 'S', 'B', '_',	/* ScopeOp, PkgLength, "\_SB_" */
-	0x5b, 0x82, 0x15, 'P', 'C', 'I', '0',	/* DeviceOp, PkgLength, "PCI0" */
-	0x08, '_', 'H', 'I', 'D',		/* NameOp "_HID" */
-	0x0c, 0x41, 0xd0, 0x0a, 0x03,		/* DWordPrefix EisaId("PNP0A03") */
-	0x08, '_', 'U', 'I', 'D', 0x00,		/* NameOp "_UID" Zero */
+#define AML_NAME_OP		0x08
+#define AML_BYTE_PREFIX		0x0a
+#define AML_DWORD_PREFIX	0x0c
+#define AML_SCOPE_OP		0x10
+#define AML_PACKAGE_OP		0x12
+#define AML_ZERO_OP		0x00
+#define AML_EXT_PREFIX		0x5b
+#define AML_DEVICE_OP		0x82
+#define AML_PRT_ALL_FUNCTIONS	0xffff
+
+static const u8 aml_s5[] = {
+	AML_NAME_OP, '_', 'S', '5', '_',
+	AML_PACKAGE_OP, 0x08, 0x04,		/* PkgLength 8, 4 elements */
+	AML_BYTE_PREFIX, SLP_TYP_S5, AML_BYTE_PREFIX, SLP_TYP_S5,
+	AML_ZERO_OP, AML_ZERO_OP,
 };
+
+static const u8 aml_pci0_ids[] = {
+	AML_NAME_OP, '_', 'H', 'I', 'D',
+	AML_DWORD_PREFIX, 0x41, 0xd0, 0x0a, 0x03,	/* EisaId ("PNP0A03") */
+	AML_NAME_OP, '_', 'U', 'I', 'D', AML_ZERO_OP,
+};
+
+/*
+ * Turn buf[0, len) into "op PkgLength buf": a PkgLength counts itself
+ * and what follows, in 1 to 3 bytes (bits 7-6 of the first byte say how
+ * many follow; then the low 4 bits, then 8 bits per byte).
+ */
+static size_t aml_wrap(u8 *buf, size_t len, const u8 *op, size_t oplen)
+{
+	size_t n = len + 1 < 0x40 ? 1 : len + 2 < 0x1000 ? 2 : 3;
+	size_t total = len + n;
+
+	memmove(buf + oplen + n, buf, len);
+	memcpy(buf, op, oplen);
+	if (n == 1) {
+		buf[oplen] = total;
+	} else {
+		buf[oplen] = (n - 1) << 6 | (total & 0xf);
+		for (size_t i = 1; i < n; i++)
+			buf[oplen + i] = total >> (4 + 8 * (i - 1));
+	}
+	return oplen + n + len;
+}
+
+/* Name (_PRT, Package () {...}) for every PCI function with INTA#. */
+static size_t aml_prt(u8 *buf)
+{
+	static const u8 name[] = { AML_NAME_OP, '_', 'P', 'R', 'T' };
+	static const u8 pkg_op[] = { AML_PACKAGE_OP };
+	size_t len = 1;		/* NumElements, filled below */
+	u8 count = 0;
+
+	for (int i = 0; i < pci__nr_devices(); i++) {
+		struct pci_device *d = pci__device(i);
+		u32 addr = (u32)d->slot << 16 | AML_PRT_ALL_FUNCTIONS;
+		u8 *e = buf + len;
+		size_t elen = 0;
+
+		if (!d->cfg[PCI_INTERRUPT_PIN])
+			continue;
+		e[elen++] = 4;				/* NumElements */
+		e[elen++] = AML_DWORD_PREFIX;
+		for (int b = 0; b < 4; b++)
+			e[elen++] = addr >> (8 * b);
+		e[elen++] = AML_ZERO_OP;		/* pin: INTA# */
+		e[elen++] = AML_ZERO_OP;		/* source: a GSI */
+		e[elen++] = AML_BYTE_PREFIX;
+		e[elen++] = d->gsi;
+		len += aml_wrap(e, elen, pkg_op, sizeof(pkg_op));
+		count++;
+	}
+	buf[0] = count;
+	len = aml_wrap(buf, len, pkg_op, sizeof(pkg_op));
+	memmove(buf + sizeof(name), buf, len);
+	memcpy(buf, name, sizeof(name));
+	return len + sizeof(name);
+}
+
+/* Fills body (ACPI_DSDT_MAX bytes at least) and returns its length. */
+static size_t acpi__build_dsdt_aml(u8 *body)
+{
+	static const u8 scope_op[] = { AML_SCOPE_OP };
+	static const u8 device_op[] = { AML_EXT_PREFIX, AML_DEVICE_OP };
+	u8 *dev = body + sizeof(aml_s5);
+	size_t len;
+
+	memcpy(body, aml_s5, sizeof(aml_s5));
+	/* Innermost first: the device's name and objects, then wrap. */
+	memcpy(dev, "PCI0", 4);
+	memcpy(dev + 4, aml_pci0_ids, sizeof(aml_pci0_ids));
+	len = 4 + sizeof(aml_pci0_ids);
+	len += aml_prt(dev + len);
+	len = aml_wrap(dev, len, device_op, sizeof(device_op));
+	memmove(dev + 5, dev, len);
+	memcpy(dev, "\\_SB_", 5);
+	len = aml_wrap(dev, len + 5, scope_op, sizeof(scope_op));
+	return sizeof(aml_s5) + len;
+}
 
 static struct kvm *acpi_kvm;
 
@@ -260,13 +358,14 @@ static int acpi__init(struct kvm *kvm)
 	struct acpi_rsdt *rsdt = guest_ptr(kvm, ACPI_RSDT_ADDR, sizeof(*rsdt));
 	struct acpi_fadt *fadt = guest_ptr(kvm, ACPI_FADT_ADDR, sizeof(*fadt));
 	struct acpi_facs *facs = guest_ptr(kvm, ACPI_FACS_ADDR, sizeof(*facs));
-	u32 dsdt_len = sizeof(struct acpi_header) + sizeof(dsdt_aml);
-	struct acpi_header *dsdt = guest_ptr(kvm, ACPI_DSDT_ADDR, dsdt_len);
+	struct acpi_header *dsdt = guest_ptr(kvm, ACPI_DSDT_ADDR, ACPI_DSDT_MAX);
+	u32 dsdt_len;
 	int r;
 
 	acpi_kvm = kvm;
 
-	memcpy(dsdt + 1, dsdt_aml, sizeof(dsdt_aml));
+	/* 32 slots of 14 bytes each is well within ACPI_DSDT_MAX. */
+	dsdt_len = sizeof(*dsdt) + acpi__build_dsdt_aml((u8 *)(dsdt + 1));
 	acpi_fill_header(dsdt, "DSDT", dsdt_len, 1);
 
 	memset(facs, 0, sizeof(*facs));
