@@ -22,7 +22,7 @@
 
 enum {
 	RLERROR = 7, TSTATFS = 8, TLOPEN = 12, TLCREATE = 14, TSYMLINK = 16,
-	TREADLINK = 22, TGETATTR = 24, TREADDIR = 40, TMKDIR = 72,
+	TREADLINK = 22, TGETATTR = 24, TSETATTR = 26, TREADDIR = 40, TMKDIR = 72,
 	TRENAMEAT = 74, TUNLINKAT = 76, TVERSION = 100, TATTACH = 104,
 	TWALK = 110, TREAD = 116, TWRITE = 118, TCLUNK = 120,
 };
@@ -284,6 +284,23 @@ static void test_escapes(void)
 	m_n(O_RDONLY, 4);
 	m_send();
 	ktap_check(r_err() == ELOOP, "opening a symlink fid does not follow it");
+	{
+		struct stat before, after;
+
+		stat(top, &before);
+		m_begin(TSETATTR);
+		m_n(11, 4);
+		m_n(1, 4);			/* P9_SETATTR_MODE */
+		m_n(0777, 4);
+		for (int i = 0; i < 2; i++)
+			m_n(0, 4);
+		for (int i = 0; i < 5; i++)
+			m_n(0, 8);
+		m_send();
+		stat(top, &after);
+		ktap_check(r_err() == EOPNOTSUPP && before.st_mode == after.st_mode,
+			   "chmod of a symlink fid leaves its target alone");
+	}
 	clunk(11);
 
 	m_begin(TMKDIR);
@@ -362,7 +379,7 @@ static void test_malformed(void)
 
 int main(void)
 {
-	const int planned = 30;
+	const int planned = 31;
 	int root;
 
 	snprintf(top, sizeof(top), "%s/lkvm-9p-test.XXXXXX",

@@ -523,6 +523,7 @@ static int p9_setattr(struct p9_req *r)
 	uint64_t size = get64(r->in);
 	uint64_t as = get64(r->in), ans = get64(r->in);
 	uint64_t ms = get64(r->in), mns = get64(r->in);
+	struct stat st;
 	char proc[64];
 	int fd, ret = 0;
 
@@ -531,6 +532,15 @@ static int p9_setattr(struct p9_req *r)
 	fd = open_in_root(r->s, f->path, O_PATH, 0);
 	if (fd < 0)
 		return fd;
+	/*
+	 * The /proc/self/fd path names the inode itself, never what a
+	 * symlink points to; still, a symlink has no mode or size to set.
+	 */
+	if ((valid & (P9_SETATTR_MODE | P9_SETATTR_SIZE)) &&
+	    (fstat(fd, &st) < 0 || S_ISLNK(st.st_mode))) {
+		close(fd);
+		return -EOPNOTSUPP;
+	}
 	proc_path(proc, sizeof(proc), fd);
 	if ((valid & P9_SETATTR_MODE) && chmod(proc, mode & 07777) < 0)
 		ret = -errno;
