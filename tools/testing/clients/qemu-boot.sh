@@ -42,7 +42,7 @@ BUSYBOX=/bin/busybox
 
 # The newest Debian *-amd64 kernel, as the bed boots.
 if [ -z "$kernel" ]; then
-	kernel=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -n1)
+	kernel=$(printf '%s\n' /boot/vmlinuz-*-amd64 | sort -V | tail -n1)
 fi
 
 echo "TAP version 13"
@@ -129,7 +129,7 @@ boot() {
 	esac
 	echo "# qemu-$1: $QEMU -accel $accel -M $machine -smp $ncpu -m $GUEST_MEM_MB, kernel $kernel"
 	# Serial to stdout, streamed as comments; its CRs dropped.
-	$QEMU -accel $accel -M $machine -smp "$ncpu" -m $GUEST_MEM_MB \
+	$QEMU -accel "$accel" -M "$machine" -smp "$ncpu" -m $GUEST_MEM_MB \
 		-nodefaults -no-user-config -display none -no-reboot \
 		-serial stdio -kernel "$kernel" -initrd "$tmp"/initramfs.cpio \
 		-append "console=ttyS0 loglevel=4 panic=-1 expect_cpus=$ncpu expect_mem_mb=$GUEST_MEM_MB $extra" \

@@ -49,6 +49,7 @@ path() {
 names=() args=()
 while read -r verb name rest; do
 	rest=${rest%%#*}
+	rest=${rest%"${rest##*[![:space:]]}"}
 	case $verb in
 	run) ;;
 	exclude) [ $all = 1 ] || continue; rest= ;;
@@ -62,7 +63,9 @@ done < "$LIST"
 # A built test the list does not mention (a newer source) is neither run
 # nor silently dropped: say so.
 for p in "$BIN"/* "$BIN"/x86_64/*; do
-	[ -f "$p" ] && [ -x "$p" ] || continue
+	if [ ! -f "$p" ] || [ ! -x "$p" ]; then
+		continue
+	fi
 	grep -qE "^(run|exclude)[[:space:]]+${p##*/}([[:space:]]|\$)" "$LIST" ||
 		echo "# ${p##*/} is built but not in $LIST: add it as run or exclude"
 done
@@ -78,9 +81,9 @@ for i in "${!names[@]}"; do
 		continue
 	fi
 	out=$(mktemp /tmp/upstream-selftest.XXXXXX)
-	# shellcheck disable=SC2086 # args are words from the list
-	echo "# $name ${args[$i]}"
+	echo "# $name${args[$i]:+ ${args[$i]}}"
 	start=$(date +%s)
+	# shellcheck disable=SC2086 # the arguments are words from the list
 	(cd "$(dirname "$p")" && exec "$p" ${args[$i]}) < /dev/null > "$out" 2>&1
 	st=$?
 	secs=$(( $(date +%s) - start ))
