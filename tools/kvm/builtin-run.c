@@ -61,8 +61,9 @@ static void run_usage(void)
 "  -d, --disk IMAGE[,ro]  raw disk image as virtio-blk /dev/vdX (repeatable)\n"
 "      --9p DIR[,TAG]     share host directory DIR over virtio-9p as mount tag\n"
 "                         TAG (default hostshareN; repeatable)\n"
-"  -n, --network tap=IF|user|none\n"
-"                         virtio-net on host tap device IF (default none)\n"
+"  -n, --network tap=IF[,vhost=on|off]|user|none\n"
+"                         virtio-net on host tap device IF, through vhost-net\n"
+"                         when available (default none; repeatable)\n"
 "      --rng              virtio-rng: the guest gets /dev/hwrng\n"
 "      --balloon[=MiB]    virtio-balloon, asking the guest for MiB at start\n"
 "      --name NAME        the guest's name (default guest-PID)\n"
@@ -132,20 +133,39 @@ static void parse_9p(struct kvm_config *cfg, char *arg)
 	cfg->nr_shares++;
 }
 
-static void parse_network(struct kvm_config *cfg, const char *arg)
+static void parse_network(struct kvm_config *cfg, char *arg)
 {
+	struct net_config *n;
+	char *opt;
+
 	if (!strcmp(arg, "none")) {
-		cfg->net = NET_NONE;
-	} else if (!strcmp(arg, "user")) {
-		cfg->net = NET_USER;
-	} else if (!strncmp(arg, "tap=", 4) && arg[4]) {
-		cfg->net = NET_TAP;
-		cfg->tap_if = arg + 4;
-		if (strlen(cfg->tap_if) >= 16)
-			die("-n: tap interface name '%s' is too long", cfg->tap_if);
-	} else {
-		die("-n: '%s' is not tap=IF, user or none", arg);
+		cfg->nr_nets = 0;
+		return;
 	}
+	if (cfg->nr_nets == LKVM_MAX_NICS)
+		die("-n: at most %d network devices", LKVM_MAX_NICS);
+	n = &cfg->nets[cfg->nr_nets];
+	if (!strcmp(arg, "user")) {
+		n->mode = NET_USER;
+	} else if (!strncmp(arg, "tap=", 4) && arg[4] && arg[4] != ',') {
+		n->mode = NET_TAP;
+		n->tap_if = arg + 4;
+		opt = strchr(arg, ',');
+		if (opt) {
+			*opt++ = '\0';
+			if (!strcmp(opt, "vhost=on"))
+				n->vhost = VHOST_ON;
+			else if (!strcmp(opt, "vhost=off"))
+				n->vhost = VHOST_OFF;
+			else
+				die("-n: unknown tap option '%s' (vhost=on|off)", opt);
+		}
+		if (strlen(n->tap_if) >= 16)
+			die("-n: tap interface name '%s' is too long", n->tap_if);
+	} else {
+		die("-n: '%s' is not tap=IF[,vhost=on|off], user or none", arg);
+	}
+	cfg->nr_nets++;
 }
 
 static enum boot_mode parse_boot_mode(const char *arg)

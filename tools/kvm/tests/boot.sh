@@ -128,10 +128,17 @@ if mount -t 9p -o trans=virtio,version=9p2000.L hostshare /mnt; then
 	echo "guest-wrote-$marker" > /mnt/sub/from-guest.txt && echo "LKVM-9P-WRITE done"
 	umount /mnt
 fi
-if [ -e /sys/class/net/eth0 ]; then
-	ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up &&
-		ping -c 1 10.0.2.1 > /dev/null && echo "LKVM-NET ping-ok"
-fi
+# NIC n (MAC 02:4c:4b:56:4d:0n) faces the host's 10.0.(n+1).1.
+for dev in /sys/class/net/eth*; do
+	[ -e "$dev" ] || continue
+	case $(cat $dev/address) in
+	02:4c:4b:56:4d:01) net=2 ;;
+	02:4c:4b:56:4d:02) net=3 ;;
+	*) continue ;;
+	esac
+	ip addr add 10.0.$net.15/24 dev ${dev##*/} && ip link set ${dev##*/} up &&
+		ping -c 1 10.0.$net.1 > /dev/null && echo "LKVM-NET$net ping-ok"
+done
 echo "LKVM-MSIX $(grep -c 'PCI-MSI.*virtio' /proc/interrupts)"
 # Last, as it waits: the balloon takes memory away from the guest.
 before=$(memkb)
@@ -221,7 +228,7 @@ virtio_boot() {
 	local net=() rc sum
 	vlog=$tmp/virtio.log
 	if ! want "virtio"; then
-		for i in $(seq 11); do skip "virtio case $i" "not selected"; done
+		for i in $(seq 12); do skip "virtio case $i" "not selected"; done
 		return
 	fi
 	mkdir -p "$share/sub"
@@ -229,19 +236,25 @@ virtio_boot() {
 	head -c 1048576 /dev/urandom > "$ro_img"
 	sum=$(md5sum < "$ro_img" | cut -d' ' -f1)
 	truncate -s 4M "$rw_img"
-	# A persistent tap with the host end configured before lkvm opens it.
+	# Persistent taps with the host end configured before lkvm opens
+	# them: lkvmtap0 through vhost-net when the host has it, lkvmtap1
+	# served by lkvm itself.
 	[ -c /dev/net/tun ] || modprobe tun 2>/dev/null
-	if [ -c /dev/net/tun ] && ip tuntap add dev lkvmtap0 mode tap 2>/dev/null; then
+	[ -c /dev/vhost-net ] || modprobe vhost_net 2>/dev/null
+	if [ -c /dev/net/tun ] && ip tuntap add dev lkvmtap0 mode tap 2>/dev/null &&
+	   ip tuntap add dev lkvmtap1 mode tap 2>/dev/null; then
 		ip addr add 10.0.2.1/24 dev lkvmtap0 && ip link set lkvmtap0 up
-		net=(-n tap=lkvmtap0)
+		ip addr add 10.0.3.1/24 dev lkvmtap1 && ip link set lkvmtap1 up
+		net=(-n tap=lkvmtap0 -n tap=lkvmtap1,vhost=off)
 	fi
 	"$LKVM" run -k "$kernel" -i "$tmp/initrd.cpio" -m 256 -c 2 \
 		-p "$params lkvm_virtio" --console virtio --rng --balloon=64 \
-		-d "$ro_img,ro" -d "$rw_img" --9p "$share" "${net[@]}" \
+		-d "$ro_img,ro" -d "$rw_img" --9p "$share" "${net[@]}" --debug \
 		> "$vlog.raw" 2>&1 < /dev/null
 	rc=$?
 	tr -d '\r' < "$vlog.raw" > "$vlog"
-	[ ${#net[@]} -gt 0 ] && ip link del lkvmtap0
+	ip link del lkvmtap0 2>/dev/null
+	ip link del lkvmtap1 2>/dev/null
 	cp "$vlog" "$log"
 	grep -a LKVM-INSMOD-FAILED "$vlog" | sed 's/^/# /'
 	if [ $rc -eq 0 ] && grep -q "^LKVM-BALLOON" "$vlog"; then
@@ -266,16 +279,23 @@ virtio_boot() {
 	else
 		not_ok "virtio-9p: guest write lands in the host directory"
 	fi
-	if [ ${#net[@]} -gt 0 ]; then
-		expect "virtio-net: guest pings the host over a tap" "$vlog" "^LKVM-NET ping-ok"
+	if [ ${#net[@]} -eq 0 ]; then
+		skip "virtio-net: guest pings the host, lkvm serving the tap" "no /dev/net/tun or cannot create a tap"
+		skip "virtio-net: guest pings the host, vhost-net serving the tap" "no /dev/net/tun or cannot create a tap"
 	else
-		skip "virtio-net: guest pings the host over a tap" "no /dev/net/tun or cannot create a tap"
+		expect "virtio-net: guest pings the host, lkvm serving the tap" "$vlog" "^LKVM-NET3 ping-ok"
+		if [ -c /dev/vhost-net ]; then
+			expect "virtio-net: guest pings the host, vhost-net serving the tap" "$vlog" \
+				"^LKVM-NET2 ping-ok" "lkvmtap0: queues served by vhost-net"
+		else
+			skip "virtio-net: guest pings the host, vhost-net serving the tap" "no /dev/vhost-net"
+		fi
 	fi
 	expect "virtio-balloon: inflating takes memory from the guest" "$vlog" "^LKVM-BALLOON "
 	expect "virtio interrupts arrive as MSI-X through irqfd" "$vlog" '^LKVM-MSIX [1-9]'
-	if grep -aq "^lkvm: " "$vlog"; then
+	if grep -aEq "^lkvm: (warning|error)" "$vlog"; then
 		echo "# lkvm complained:" >> "$log"
-		grep -a "^lkvm: " "$vlog" >> "$log"
+		grep -aE "^lkvm: (warning|error)" "$vlog" >> "$log"
 		not_ok "virtio boot: no device marked broken, no lkvm warning"
 	else
 		ok "virtio boot: no device marked broken, no lkvm warning"
@@ -292,7 +312,7 @@ big_initrd=$tmp/big.cpio
 truncate -s 200M "$big_initrd"
 
 echo "TAP version 13"
-echo "1..25"
+echo "1..26"
 boot_case "boot bzImage 64-bit entry, 1 CPU" \
 	"LKVM-INIT cpus=1 .*lkvm_marker=42" \
 	-k "$kernel" -i "$tmp/initrd.cpio" -m 128 -c 1 -p "$params"

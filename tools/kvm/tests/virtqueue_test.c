@@ -43,15 +43,15 @@ static const struct vq_mem vmem = { xlate, NULL };
 static struct vq_chain chain;
 static const char *why;
 
-static struct vring_desc *desc(uint64_t table, int i)
+static struct vq_desc *desc(uint64_t table, int i)
 {
-	return (struct vring_desc *)(mem + table) + i;
+	return (struct vq_desc *)(mem + table) + i;
 }
 
 static void set_desc(uint64_t table, int i, uint64_t addr, uint32_t len,
 		     uint16_t flags, uint16_t next)
 {
-	*desc(table, i) = (struct vring_desc){ addr, len, flags, next };
+	*desc(table, i) = (struct vq_desc){ addr, len, flags, next };
 }
 
 static int parse(uint16_t head, bool indirect_ok)
@@ -261,7 +261,7 @@ static void test_pop_push(void)
 {
 	uint16_t *avail = (uint16_t *)(mem + AVAIL_GPA);
 	uint16_t *used = (uint16_t *)(mem + USED_GPA);
-	struct vring_used_elem *elem = (void *)(mem + USED_GPA + 4);
+	struct vq_used_elem *elem = (void *)(mem + USED_GPA + 4);
 	int r1, r2, r3;
 
 	reset_mem();

@@ -92,36 +92,58 @@ static int nr_vectors(struct virtio_device *vdev)
 	return vdev->ops->nr_queues + 1;
 }
 
-static void msix__fire(struct virtio_device *vdev, struct msix_entry *e)
+/*
+ * Make sure vector e has an irqfd on a GSI routed to its message; returns
+ * the irqfd, or -1 when MSIs must go through KVM_SIGNAL_MSI.
+ */
+static int msix__route(struct virtio_device *vdev, struct msix_entry *e)
 {
 	struct kvm *kvm = vdev->kvm;
 	u64 addr = (u64)e->addr_hi << 32 | e->addr_lo;
+	int gsi;
+
+	if (!kvm->caps.irqfd || !kvm->caps.irq_routing)
+		return -1;
+	if (e->gsi >= 0 && !e->route_stale)
+		return e->irqfd;
+	gsi = kvm__msi_route(kvm, e->gsi, addr, e->data);
+	if (gsi < 0)
+		return -1;
+	e->route_stale = false;
+	if (e->gsi >= 0)
+		return e->irqfd;
+	e->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (e->irqfd < 0 || kvm__irqfd(kvm, gsi, e->irqfd)) {
+		/* The route stays unused; this vector uses KVM_SIGNAL_MSI. */
+		pr_warn("%s: cannot set up an irqfd (%s); using KVM_SIGNAL_MSI",
+			vdev->ops->name, strerror(errno));
+		if (e->irqfd >= 0)
+			close(e->irqfd);
+		e->irqfd = -1;
+		return -1;
+	}
+	e->gsi = gsi;
+	return e->irqfd;
+}
+
+static void msix__fire(struct virtio_device *vdev, struct msix_entry *e)
+{
+	int fd = msix__route(vdev, e);
 	u64 one = 1;
 
-	if (kvm->caps.irqfd && kvm->caps.irq_routing) {
-		if (e->gsi < 0 || e->route_stale) {
-			int gsi = kvm__msi_route(kvm, e->gsi, addr, e->data);
+	if (fd >= 0 && write(fd, &one, sizeof(one)) == sizeof(one))
+		return;
+	kvm__signal_msi(vdev->kvm, (u64)e->addr_hi << 32 | e->addr_lo,
+			e->data);
+}
 
-			if (gsi < 0)
-				goto direct;
-			e->route_stale = false;
-			if (e->gsi < 0) {
-				e->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-				if (e->irqfd < 0 || kvm__irqfd(kvm, gsi, e->irqfd)) {
-					pr_warn("%s: cannot set up an irqfd; "
-						"using KVM_SIGNAL_MSI",
-						vdev->ops->name);
-					kvm->caps.irqfd = false;
-					goto direct;
-				}
-				e->gsi = gsi;
-			}
-		}
-		if (write(e->irqfd, &one, sizeof(one)) == sizeof(one))
-			return;
-	}
-direct:
-	kvm__signal_msi(kvm, addr, e->data);
+int virtio__queue_irqfd(struct virtio_device *vdev, int q)
+{
+	u16 vector = vdev->queues[q].vector;
+
+	if (!vdev->msix_enabled || vector >= nr_vectors(vdev))
+		return -1;
+	return msix__route(vdev, &vdev->msix[vector]);
 }
 
 static void virtio__interrupt(struct virtio_device *vdev, u16 vector,
@@ -259,6 +281,7 @@ static void virtio__reset(struct virtio_device *vdev)
 		struct virtio_queue *vq = &vdev->queues[i];
 
 		vq->enabled = false;
+		vq->external = false;
 		vq->vector = VIRTIO_NO_VECTOR;
 		vq->vq.size = vdev->ops->queue_size;
 		vq->vq.desc_gpa = vq->vq.avail_gpa = vq->vq.used_gpa = 0;
@@ -284,6 +307,8 @@ static void virtio__set_status(struct virtio_device *vdev, u8 status)
 	vdev->status = status | (old & VIRTIO_STATUS_NEEDS_RESET);
 	if ((status & VIRTIO_STATUS_DRIVER_OK) &&
 	    !(old & VIRTIO_STATUS_DRIVER_OK)) {
+		if (vdev->ops->driver_ok)
+			vdev->ops->driver_ok(vdev);
 		/* Buffers may have been queued before DRIVER_OK. */
 		for (int i = 0; i < vdev->ops->nr_queues; i++)
 			virtio__kick(&vdev->queues[i]);
@@ -410,6 +435,12 @@ static void msix__access(struct virtio_device *vdev, u32 off, u8 *data,
 			e->route_stale = true;
 		}
 	}
+	/*
+	 * A routed vector follows its message at once: the kernel (vhost)
+	 * may signal its irqfd without lkvm seeing the interrupt.
+	 */
+	if (e->route_stale && e->gsi >= 0)
+		msix__route(vdev, e);
 }
 
 static void virtio__bar_access(struct kvm_cpu *cpu, u64 off, u8 *data,
@@ -587,16 +618,21 @@ int virtio__add_fd(struct virtio_device *vdev, int fd, short events)
 	return vdev->nr_fds++;
 }
 
-void virtio__set_fd_events(struct virtio_device *vdev, int index,
-			   short events)
+void virtio__wake(struct virtio_device *vdev)
 {
 	u64 one = 1;
 
+	if (write(vdev->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		pr_warn("%s: cannot wake the device thread", vdev->ops->name);
+}
+
+void virtio__set_fd_events(struct virtio_device *vdev, int index,
+			   short events)
+{
 	if (vdev->fd_events[index] == events)
 		return;
 	vdev->fd_events[index] = events;
-	if (write(vdev->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		pr_warn("%s: cannot wake the device thread", vdev->ops->name);
+	virtio__wake(vdev);
 }
 
 static void *virtio__thread(void *arg)
@@ -613,8 +649,10 @@ static void *virtio__thread(void *arg)
 		int n = 0;
 
 		pthread_mutex_lock(&vdev->lock);
+		/* A queue served in the kernel (vhost) is not ours to poll. */
 		for (int i = 0; i < nq; i++)
-			pfd[n++] = (struct pollfd){ vdev->queues[i].kick_fd, POLLIN, 0 };
+			pfd[n++] = (struct pollfd){ vdev->queues[i].kick_fd,
+				vdev->queues[i].external ? 0 : POLLIN, 0 };
 		for (int i = 0; i < vdev->nr_fds; i++)
 			pfd[n++] = (struct pollfd){ vdev->fds[i],
 						    vdev->fd_events[i], 0 };
@@ -630,7 +668,7 @@ static void *virtio__thread(void *arg)
 			continue;
 		pthread_mutex_lock(&vdev->lock);
 		for (int i = 0; i < nq; i++) {
-			if (!pfd[i].revents ||
+			if (!pfd[i].revents || vdev->queues[i].external ||
 			    read(vdev->queues[i].kick_fd, &val, 8) != 8)
 				continue;
 			if (virtio__queue_ready(vdev, i) && vdev->ops->notify)

@@ -10,7 +10,7 @@
 
 #include "kvm/virtqueue.h"
 
-#define DESC_SIZE	sizeof(struct vring_desc)
+#define DESC_SIZE	sizeof(struct vq_desc)
 
 static int chain_fail(const char **why, const char *msg, int err)
 {
@@ -35,7 +35,7 @@ int vq_parse_chain(const struct vq_mem *mem, uint64_t desc_gpa,
 		return chain_fail(why, "queue has no descriptors", -EINVAL);
 
 	for (;;) {
-		struct vring_desc d;
+		struct vq_desc d;
 		const void *p;
 		void *buf;
 
@@ -127,7 +127,7 @@ int vq_setup(struct virtqueue *vq, const char **why)
 		return chain_fail(why, "descriptor table outside RAM", -EFAULT);
 	avail = vq->mem.xlate(vq->mem.opaque, vq->avail_gpa, 6 + 2 * n);
 	used = vq->mem.xlate(vq->mem.opaque, vq->used_gpa,
-			     6 + sizeof(struct vring_used_elem) * n);
+			     6 + sizeof(struct vq_used_elem) * n);
 	if (!avail || !used)
 		return chain_fail(why, "ring outside RAM", -EFAULT);
 
@@ -136,7 +136,7 @@ int vq_setup(struct virtqueue *vq, const char **why)
 	vq->avail_ring = (volatile uint16_t *)(avail + 4);
 	vq->used_flags = (volatile uint16_t *)used;
 	vq->used_idx = (volatile uint16_t *)(used + 2);
-	vq->used_ring = (volatile struct vring_used_elem *)(used + 4);
+	vq->used_ring = (volatile struct vq_used_elem *)(used + 4);
 	vq->last_avail = 0;
 	vq->used_next = 0;
 	return 0;
@@ -163,7 +163,7 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *c, const char **why)
 
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len)
 {
-	volatile struct vring_used_elem *e;
+	volatile struct vq_used_elem *e;
 
 	e = &vq->used_ring[vq->used_next % vq->size];
 	e->id = head;

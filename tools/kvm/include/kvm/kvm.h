@@ -9,6 +9,7 @@
 
 #define LKVM_MAX_DISKS	8
 #define LKVM_MAX_9P	8
+#define LKVM_MAX_NICS	4
 
 enum boot_mode {
 	BOOT_MODE_AUTO,		/* bzImage: 64-bit entry; ELF: PVH */
@@ -33,6 +34,18 @@ enum net_mode {
 	NET_USER,
 };
 
+enum vhost_mode {
+	VHOST_AUTO,		/* vhost-net when /dev/vhost-net works */
+	VHOST_OFF,
+	VHOST_ON,		/* vhost-net or fail */
+};
+
+struct net_config {
+	enum net_mode mode;
+	const char *tap_if;
+	enum vhost_mode vhost;
+};
+
 struct share_config {
 	const char *path;
 	const char *tag;
@@ -52,8 +65,8 @@ struct kvm_config {
 	int nr_disks;
 	struct share_config shares[LKVM_MAX_9P];
 	int nr_shares;
-	enum net_mode net;
-	const char *tap_if;
+	struct net_config nets[LKVM_MAX_NICS];
+	int nr_nets;
 	bool rng;
 	bool balloon;
 	u64 balloon_mib;	/* initial inflation target */

@@ -54,6 +54,8 @@ struct virtio_ops {
 	void (*notify)(struct virtio_device *vdev, int q);
 	/* An extra fd (virtio__add_fd) is ready; runs in the device thread. */
 	void (*fd_ready)(struct virtio_device *vdev, int index);
+	/* The driver set DRIVER_OK: the queues it enabled are ready. */
+	void (*driver_ok)(struct virtio_device *vdev);
 	/* The driver reset the device; queues are already disabled. */
 	void (*reset)(struct virtio_device *vdev);
 };
@@ -63,6 +65,7 @@ struct virtio_queue {
 	bool enabled;
 	u16 vector;			/* MSI-X vector, or VIRTIO_NO_VECTOR */
 	int kick_fd;			/* eventfd: the guest notified */
+	bool external;			/* served by the kernel (vhost) */
 	u64 notify_addr;		/* where kick_fd is an ioeventfd, or 0 */
 };
 
@@ -123,6 +126,16 @@ int virtio__register(struct kvm *kvm, struct virtio_device *vdev,
 int virtio__add_fd(struct virtio_device *vdev, int fd, short events);
 void virtio__set_fd_events(struct virtio_device *vdev, int index,
 			   short events);
+
+/* Make the device thread re-read its poll set (queues' external flag). */
+void virtio__wake(struct virtio_device *vdev);
+
+/*
+ * The irqfd that interrupts the guest for queue q (routing its MSI-X
+ * vector now), or -1 when there is none: MSI-X off, no vector, or KVM
+ * without irqfd.  For devices handing a queue to the kernel.
+ */
+int virtio__queue_irqfd(struct virtio_device *vdev, int q);
 
 /* Is queue q running (driver ready, queue enabled, device not broken)? */
 bool virtio__queue_ready(struct virtio_device *vdev, int q);

@@ -33,14 +33,14 @@
 /* Most bytes a chain may describe (guards the u32 used length). */
 #define VQ_MAX_CHAIN_BYTES	(1u << 30)
 
-struct vring_desc {
+struct vq_desc {
 	uint64_t addr;
 	uint32_t len;
 	uint16_t flags;
 	uint16_t next;
 };
 
-struct vring_used_elem {
+struct vq_used_elem {
 	uint32_t id;
 	uint32_t len;
 };
@@ -96,7 +96,7 @@ struct virtqueue {
 	/* Valid after vq_setup(). */
 	volatile uint16_t *avail_flags, *avail_idx, *avail_ring;
 	volatile uint16_t *used_flags, *used_idx;
-	volatile struct vring_used_elem *used_ring;
+	volatile struct vq_used_elem *used_ring;
 	uint16_t last_avail;		/* next avail entry the device takes */
 	uint16_t used_next;		/* next used index the device fills */
 };
