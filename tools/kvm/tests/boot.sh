@@ -13,7 +13,7 @@
 set -u
 
 TREE=$(cd "$(dirname "$(readlink -f "$0")")/../../.." && pwd)
-LKVM=$TREE/tools/kvm/lkvm
+LKVM=${LKVM:-$TREE/tools/kvm/lkvm}
 backend=upstream
 kernel=
 inner=0
