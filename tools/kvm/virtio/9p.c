@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "kvm/9p.h"
@@ -35,8 +37,6 @@ struct p9_dev {
 	u8 req[P9_MAX_MSIZE];
 	u8 resp[P9_MAX_MSIZE];
 };
-
-static struct p9_dev *shares[LKVM_MAX_9P];
 
 static void p9__notify(struct virtio_device *vdev, int q)
 {
@@ -66,7 +66,10 @@ static int p9__init(struct kvm *kvm)
 	for (int i = 0; i < kvm->cfg->nr_shares; i++) {
 		struct share_config *sc = &kvm->cfg->shares[i];
 		struct p9_dev *p = xzalloc(sizeof(*p));
+		struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+					.resolve = RESOLVE_IN_ROOT };
 		struct stat st;
+		long probe;
 		int fd, r;
 
 		fd = open(sc->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -75,6 +78,14 @@ static int p9__init(struct kvm *kvm)
 			    strerror(errno));
 		if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode))
 			die("cannot share %s over 9p: not a directory", sc->path);
+		/* The server confines paths with openat2(); Linux 5.6+. */
+		probe = syscall(SYS_openat2, fd, ".", &how, sizeof(how));
+		if (probe >= 0)
+			close(probe);
+		else if (errno == ENOSYS)
+			die("cannot share %s over 9p: this kernel has no "
+			    "openat2(), which lkvm needs to keep the guest "
+			    "inside the directory", sc->path);
 		p->server = p9_server__new(fd);
 		if (!p->server)
 			die("out of memory");
@@ -91,7 +102,6 @@ static int p9__init(struct kvm *kvm)
 			.notify = p9__notify,
 		};
 		p->vdev.config = (u8 *)&p->config;
-		shares[i] = p;
 		r = virtio__register(kvm, &p->vdev, &p->ops, p);
 		if (r < 0)
 			return r;

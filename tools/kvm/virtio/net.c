@@ -62,8 +62,6 @@ struct net_dev {
 	u8 frame[NET_FRAME_MAX];
 };
 
-static struct net_dev *nics[LKVM_MAX_NICS];
-
 static void net__tx(struct virtio_device *vdev)
 {
 	struct net_dev *n = vdev->priv;
@@ -338,7 +336,6 @@ static int net__init_one(struct kvm *kvm, int i)
 	n->vdev.config = (u8 *)&n->config;
 	/* Polled once the guest's receive queue is up. */
 	n->tap_index = virtio__add_fd(&n->vdev, n->tap_fd, 0);
-	nics[i] = n;
 	return virtio__register(kvm, &n->vdev, &net_ops, n);
 }
 
