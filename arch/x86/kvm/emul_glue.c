@@ -573,6 +573,12 @@ int kvm_emulate_string_pio(struct kvm_vcpu *vcpu)
 	return kvm_emulate_insn(vcpu);
 }
 
+/* An intercepted instruction without decode assists (MOV to CR8). */
+int kvm_emulate_instruction(struct kvm_vcpu *vcpu)
+{
+	return kvm_emulate_insn(vcpu);
+}
+
 /*
  * Length of the instruction at RIP, for exits without a next-RIP from the
  * hardware.  Returns 0 if it cannot be decoded.

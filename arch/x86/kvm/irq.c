@@ -693,13 +693,14 @@ static void kvm_request_windows(struct kvm_vcpu *vcpu)
 		else
 			kvm_x86_ops->enable_irq_window(vcpu);
 	}
-	if (kvm_cpu_has_interrupt(vcpu)) {
+	if (kvm_cpu_has_interrupt(vcpu))
 		kvm_x86_ops->enable_irq_window(vcpu);
-		return;
-	}
-	prio = kvm_lapic_tpr_blocked(vcpu);
-	if (prio >= 0)
-		kvm_x86_ops->enable_tpr_window(vcpu, prio);
+	/*
+	 * Held back by the TPR: make CR8 writes exit.  (Not a V_IRQ of that
+	 * priority: QEMU's SVM aborts on a CR8 write with V_IRQ pending.)
+	 */
+	prio = vcpu->arch.apic ? kvm_lapic_tpr_blocked(vcpu) : -1;
+	kvm_x86_ops->set_cr8_intercept(vcpu, prio >= 0);
 }
 
 /*

@@ -72,8 +72,8 @@ struct kvm_x86_ops {
 	void (*inject_nmi)(struct kvm_vcpu *vcpu);
 	/* Exit on the guest's next IRET (the end of its NMI handler). */
 	void (*set_iret_intercept)(struct kvm_vcpu *vcpu, bool on);
-	/* Exit once the guest's CR8 drops below priority class @prio. */
-	void (*enable_tpr_window)(struct kvm_vcpu *vcpu, int prio);
+	/* Exit on guest CR8 writes (an interrupt waits for a lower TPR). */
+	void (*set_cr8_intercept)(struct kvm_vcpu *vcpu, bool on);
 	/* Re-evaluate which exceptions exit (vcpu->arch.guest_debug). */
 	void (*update_exception_intercepts)(struct kvm_vcpu *vcpu);
 	/* An event (exception, interrupt) is already set for the next entry. */
@@ -155,6 +155,7 @@ void kvm_pio_exit_emulated(struct kvm_vcpu *vcpu, u16 port, u8 size,
 /* MMIO and the instruction emulator's bridge (emul_glue.c). */
 int kvm_handle_mmio(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code);
 int kvm_emulate_string_pio(struct kvm_vcpu *vcpu);
+int kvm_emulate_instruction(struct kvm_vcpu *vcpu);
 unsigned int kvm_insn_len(struct kvm_vcpu *vcpu);
 
 /* Events and guest debugging (events.c). */

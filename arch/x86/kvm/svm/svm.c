@@ -710,7 +710,7 @@ const struct kvm_x86_ops svm_x86_ops = {
 	.enable_irq_window	= svm_enable_irq_window,
 	.inject_nmi		= svm_inject_nmi,
 	.set_iret_intercept	= svm_set_iret_intercept,
-	.enable_tpr_window	= svm_enable_tpr_window,
+	.set_cr8_intercept	= svm_set_cr8_intercept,
 	.update_exception_intercepts = svm_update_exception_intercepts,
 	.flush_guest_tlb	= svm_flush_guest_tlb,
 };

@@ -32,7 +32,7 @@ bool svm_interrupt_allowed(struct kvm_vcpu *vcpu);
 void svm_enable_irq_window(struct kvm_vcpu *vcpu);
 void svm_inject_nmi(struct kvm_vcpu *vcpu);
 void svm_set_iret_intercept(struct kvm_vcpu *vcpu, bool on);
-void svm_enable_tpr_window(struct kvm_vcpu *vcpu, int prio);
+void svm_set_cr8_intercept(struct kvm_vcpu *vcpu, bool on);
 void svm_update_exception_intercepts(struct kvm_vcpu *vcpu);
 void svm_inject_exception(struct kvm_vcpu *vcpu,
 			  const struct kvm_queued_exception *ex);

@@ -80,6 +80,12 @@ static int handle_vintr(struct kvm_vcpu *vcpu)
 	return EXIT_RESUME;
 }
 
+/* MOV to CR8 while an interrupt waits for the TPR to drop. */
+static int handle_cr8_write(struct kvm_vcpu *vcpu)
+{
+	return kvm_emulate_instruction(vcpu);
+}
+
 /* The guest's NMI handler returns: NMIs are unblocked after this IRET. */
 static int handle_iret(struct kvm_vcpu *vcpu)
 {
@@ -219,6 +225,7 @@ static const svm_exit_handler svm_exit_handlers[SVM_EXIT_NR_CODES] = {
 	[SVM_EXIT_RDPMC]			= handle_gp,
 	[SVM_EXIT_CPUID]			= handle_cpuid,
 	[SVM_EXIT_RSM]				= handle_ud,
+	[SVM_EXIT_WRITE_CR8]			= handle_cr8_write,
 	[SVM_EXIT_IRET]				= handle_iret,
 	[SVM_EXIT_INVD]				= handle_nop_insn,
 	[SVM_EXIT_HLT]				= handle_hlt,
@@ -331,17 +338,19 @@ void svm_set_iret_intercept(struct kvm_vcpu *vcpu, bool on)
 }
 
 /*
- * A pending interrupt blocked by the task priority alone: a virtual
- * interrupt of its priority class is taken (and exits, VINTR being
- * intercepted) as soon as V_TPR drops below it (APM vol 2, 15.21.4).
+ * A pending interrupt blocked by the task priority alone: CR8 writes
+ * exit, so lowering the TPR delivers it (CR8 is otherwise V_TPR and
+ * does not exit, APM vol 2, 15.21.2).  Bit 8 of the CR write intercepts
+ * is CR8 (15.9).
  */
-void svm_enable_tpr_window(struct kvm_vcpu *vcpu, int prio)
+void svm_set_cr8_intercept(struct kvm_vcpu *vcpu, bool on)
 {
-	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+	u32 *w = &to_svm(vcpu)->vmcb->control.intercepts[INTERCEPT_WORD_CR];
 
-	c->int_ctl &= ~(V_IGN_TPR_MASK | V_INTR_PRIO_MASK);
-	c->int_ctl |= V_IRQ_MASK | ((u64)(prio & 0xf) << V_INTR_PRIO_SHIFT);
-	c->intercepts[INTERCEPT_WORD_3] |= INTERCEPT_VINTR;
+	if (on)
+		*w |= BIT(16 + 8);
+	else
+		*w &= ~BIT(16 + 8);
 }
 
 void svm_update_exception_intercepts(struct kvm_vcpu *vcpu)

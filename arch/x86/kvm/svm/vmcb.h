@@ -99,6 +99,7 @@ enum {
 /* Exit codes (APM vol 2, appendix C). */
 #define SVM_EXIT_READ_CR0	0x000
 #define SVM_EXIT_WRITE_CR0	0x010
+#define SVM_EXIT_WRITE_CR8	0x018
 #define SVM_EXIT_READ_DR0	0x020
 #define SVM_EXIT_WRITE_DR0	0x030
 #define SVM_EXIT_EXCP_BASE	0x040
