@@ -68,7 +68,8 @@ static void run_usage(void)
 "      --balloon[=MiB]    virtio-balloon, asking the guest for MiB at start\n"
 "      --name NAME        the guest's name (default guest-PID)\n"
 "      --console serial|virtio\n"
-"                         where the console is: ttyS0 (default) or hvc0\n"
+"                         which console gets the terminal's input: ttyS0\n"
+"                         (default) or virtio-console hvc0\n"
 "      --boot-mode auto|64|real|pvh\n"
 "                         bzImage entry: 64-bit (default) or 16-bit real-mode\n"
 "                         setup; an ELF vmlinux always uses PVH\n"
@@ -146,7 +147,8 @@ static void parse_network(struct kvm_config *cfg, char *arg)
 		die("-n: at most %d network devices", LKVM_MAX_NICS);
 	n = &cfg->nets[cfg->nr_nets];
 	if (!strcmp(arg, "user")) {
-		n->mode = NET_USER;
+		die("-n user: lkvm has no user-mode network stack; use "
+		    "-n tap=IF (needs CAP_NET_ADMIN) or -n none");
 	} else if (!strncmp(arg, "tap=", 4) && arg[4] && arg[4] != ',') {
 		n->mode = NET_TAP;
 		n->tap_if = arg + 4;

@@ -17,7 +17,7 @@
  * vhost ignores MSI-X masking: a masked vector still interrupts.
  *
  * Not implemented: -n user (a user-mode network needs a TCP/IP stack in
- * lkvm); it says so and exits.
+ * lkvm); builtin-run.c refuses it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -317,9 +317,6 @@ static int net__init_one(struct kvm *kvm, int i)
 	const u8 mac[6] = { 0x02, 'L', 'K', 'V', 'M', 0x01 + i };
 	struct net_dev *n;
 
-	if (cfg->mode == NET_USER)
-		die("-n user: lkvm has no user-mode network stack; use "
-		    "-n tap=IF (needs CAP_NET_ADMIN) or -n none");
 	n = xzalloc(sizeof(*n));
 	n->cfg = cfg;
 	n->tap_fd = net__open_tap(cfg->tap_if);

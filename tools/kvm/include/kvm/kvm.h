@@ -31,7 +31,6 @@ struct disk_config {
 enum net_mode {
 	NET_NONE,
 	NET_TAP,
-	NET_USER,
 };
 
 enum vhost_mode {
