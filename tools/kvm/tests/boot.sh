@@ -168,7 +168,8 @@ boot_case() {
 	fi
 }
 
-# bad_case NAME LKVM-ARGS...: must fail with status 1 and one line on stderr.
+# bad_case NAME LKVM-ARGS...: must fail with status 1 and one line on
+# stderr (which must match $why when set).
 bad_case() {
 	local name=$1; shift
 	want "$name" || { skip "$name" "not selected"; return; }
@@ -176,7 +177,7 @@ bad_case() {
 	local rc=$? lines
 	lines=$(wc -l < "$log")
 	if [ $rc -ne 0 ] && [ "$lines" -eq 1 ] &&
-	   grep -q '^lkvm: ' "$log"; then
+	   grep -q '^lkvm: ' "$log" && grep -q "${why:-}" "$log"; then
 		ok "$name"
 	else
 		echo "# lkvm exit status $rc, $lines lines on stderr (want non-zero, 1)" >> "$log"
@@ -312,7 +313,7 @@ big_initrd=$tmp/big.cpio
 truncate -s 200M "$big_initrd"
 
 echo "TAP version 13"
-echo "1..26"
+echo "1..27"
 boot_case "boot bzImage 64-bit entry, 1 CPU" \
 	"LKVM-INIT cpus=1 .*lkvm_marker=42" \
 	-k "$kernel" -i "$tmp/initrd.cpio" -m 128 -c 1 -p "$params"
@@ -349,4 +350,5 @@ bad_case "reject -c 0" -k "$kernel" -c 0
 bad_case "reject a missing disk image" -k "$kernel" -d "$tmp/no-such.img"
 bad_case "reject a 9p directory that does not exist" -k "$kernel" --9p "$tmp/no-such-dir"
 bad_case "reject -n with an unknown mode" -k "$kernel" -n bogus
+why="no user-mode network stack" bad_case "refuse -n user, saying why" -k "$kernel" -n user
 exit $failed
