@@ -5,10 +5,14 @@
 # the guest reaches init.  KTAP output; exit 0 pass, 1 fail, 4 skip.
 #
 #   tools/kvm/tests/boot.sh [--backend upstream|ukvm] [--kernel FILE]
+#                           [--only REGEX]
 #
 # The outer call starts tools/testing/vmtest/vmtest; inside L1 the script
-# runs again with --inner, builds a busybox initramfs in a temporary
-# directory and runs each case there.
+# runs again with --inner, builds a busybox initramfs (with the kernel's
+# virtio modules) in a temporary directory and runs each case there.
+# Each result's name starts with a unique word (boot_64bit, virtio_blk_read,
+# bad_disk, ...) for known-gaps; --only REGEX runs the matching cases.
+# LKVM=FILE tests another lkvm build (e.g. one made with SANITIZE=1).
 
 set -u
 
@@ -229,7 +233,10 @@ virtio_boot() {
 	local net=() rc sum
 	vlog=$tmp/virtio.log
 	if ! want "virtio"; then
-		for i in $(seq 12); do skip "virtio case $i" "not selected"; done
+		for i in boot console rng blk_read blk_write 9p_read 9p_write net \
+			 net_vhost balloon msix clean; do
+			skip "virtio_$i" "not selected"
+		done
 		return
 	fi
 	mkdir -p "$share/sub"
@@ -259,47 +266,47 @@ virtio_boot() {
 	cp "$vlog" "$log"
 	grep -a LKVM-INSMOD-FAILED "$vlog" | sed 's/^/# /'
 	if [ $rc -eq 0 ] && grep -q "^LKVM-BALLOON" "$vlog"; then
-		ok "virtio boot: every device, guest powers off"
+		ok "virtio_boot every device at once, guest powers off"
 	else
 		echo "# lkvm exit status $rc" >> "$log"
-		not_ok "virtio boot: every device, guest powers off"
+		not_ok "virtio_boot every device at once, guest powers off"
 	fi
-	expect "virtio-console: hvc0 output reaches the terminal" "$vlog" "^LKVM-HVC0 written-to-hvc0"
-	expect "virtio-rng: /dev/hwrng is virtio_rng and reads" "$vlog" "^LKVM-RNG virtio_rng.0 64$"
-	expect "virtio-blk: read-only image reads with the host's checksum" "$vlog" "^LKVM-BLK-RO 1 $sum$"
+	expect "virtio_console hvc0 output reaches the terminal" "$vlog" "^LKVM-HVC0 written-to-hvc0"
+	expect "virtio_rng /dev/hwrng is virtio_rng and reads" "$vlog" "^LKVM-RNG virtio_rng.0 64$"
+	expect "virtio_blk_read read-only image reads with the host's checksum" "$vlog" "^LKVM-BLK-RO 1 $sum$"
 	if grep -q "^LKVM-BLK-WRITE done" "$vlog" &&
 	   dd if="$rw_img" bs=512 skip=8 count=1 2>/dev/null | grep -aq "LKVM-WROTE-42"; then
-		ok "virtio-blk: guest write reaches the host image"
+		ok "virtio_blk_write guest write reaches the host image"
 	else
-		not_ok "virtio-blk: guest write reaches the host image"
+		not_ok "virtio_blk_write guest write reaches the host image"
 	fi
-	expect "virtio-9p: guest reads a host file" "$vlog" "^LKVM-9P-READ hello-from-the-host-$$\$"
+	expect "virtio_9p_read guest reads a host file" "$vlog" "^LKVM-9P-READ hello-from-the-host-$$\$"
 	if grep -q "^LKVM-9P-WRITE done" "$vlog" &&
 	   [ "$(cat "$share/sub/from-guest.txt" 2>/dev/null)" = guest-wrote-42 ]; then
-		ok "virtio-9p: guest write lands in the host directory"
+		ok "virtio_9p_write guest write lands in the host directory"
 	else
-		not_ok "virtio-9p: guest write lands in the host directory"
+		not_ok "virtio_9p_write guest write lands in the host directory"
 	fi
 	if [ ${#net[@]} -eq 0 ]; then
-		skip "virtio-net: guest pings the host, lkvm serving the tap" "no /dev/net/tun or cannot create a tap"
-		skip "virtio-net: guest pings the host, vhost-net serving the tap" "no /dev/net/tun or cannot create a tap"
+		skip "virtio_net guest pings the host, lkvm serving the tap" "no /dev/net/tun or cannot create a tap"
+		skip "virtio_net_vhost guest pings the host, vhost-net serving the tap" "no /dev/net/tun or cannot create a tap"
 	else
-		expect "virtio-net: guest pings the host, lkvm serving the tap" "$vlog" "^LKVM-NET3 ping-ok"
+		expect "virtio_net guest pings the host, lkvm serving the tap" "$vlog" "^LKVM-NET3 ping-ok"
 		if [ -c /dev/vhost-net ]; then
-			expect "virtio-net: guest pings the host, vhost-net serving the tap" "$vlog" \
+			expect "virtio_net_vhost guest pings the host, vhost-net serving the tap" "$vlog" \
 				"^LKVM-NET2 ping-ok" "lkvmtap0: queues served by vhost-net"
 		else
-			skip "virtio-net: guest pings the host, vhost-net serving the tap" "no /dev/vhost-net"
+			skip "virtio_net_vhost guest pings the host, vhost-net serving the tap" "no /dev/vhost-net"
 		fi
 	fi
-	expect "virtio-balloon: inflating takes memory from the guest" "$vlog" "^LKVM-BALLOON "
-	expect "virtio interrupts arrive as MSI-X through irqfd" "$vlog" '^LKVM-MSIX [1-9]'
+	expect "virtio_balloon inflating takes memory from the guest" "$vlog" "^LKVM-BALLOON "
+	expect "virtio_msix interrupts arrive as MSI-X through irqfd" "$vlog" '^LKVM-MSIX [1-9]'
 	if grep -aEq "^lkvm: (warning|error)" "$vlog"; then
 		echo "# lkvm complained:" >> "$log"
 		grep -aE "^lkvm: (warning|error)" "$vlog" >> "$log"
-		not_ok "virtio boot: no device marked broken, no lkvm warning"
+		not_ok "virtio_clean no device marked broken, no lkvm warning"
 	else
-		ok "virtio boot: no device marked broken, no lkvm warning"
+		ok "virtio_clean no device marked broken, no lkvm warning"
 	fi
 }
 
@@ -314,41 +321,41 @@ truncate -s 200M "$big_initrd"
 
 echo "TAP version 13"
 echo "1..27"
-boot_case "boot bzImage 64-bit entry, 1 CPU" \
+boot_case "boot_64bit bzImage, 64-bit entry, 1 CPU" \
 	"LKVM-INIT cpus=1 .*lkvm_marker=42" \
 	-k "$kernel" -i "$tmp/initrd.cpio" -m 128 -c 1 -p "$params"
 # Two boots also check lkvm's fallbacks, with virtio-rng as the witness:
 # without irqfd/ioeventfd (KVM_SIGNAL_MSI, notifications through MMIO
 # exits), and with MSI off in the guest (INTx routed by the ACPI _PRT).
-LKVM_CAPS_OFF=irqfd,irq_routing,ioeventfd boot_case "boot bzImage with 2 CPUs" \
+LKVM_CAPS_OFF=irqfd,irq_routing,ioeventfd boot_case "boot_smp bzImage with 2 CPUs" \
 	"LKVM-INIT cpus=2 " \
 	-k "$kernel" -i "$tmp/initrd.cpio" -m 128 -c 2 -p "$params lkvm_rng" --rng
-expect "virtio-rng without irqfd and ioeventfd: KVM_SIGNAL_MSI, MMIO kicks" "" \
+expect "virtio_no_irqfd virtio-rng over KVM_SIGNAL_MSI and MMIO kicks" "" \
 	"^LKVM-RNG virtio_rng.0 64$" "^LKVM-IRQ msix=[1-9]"
-boot_case "boot bzImage through the real-mode setup" \
+boot_case "boot_realmode bzImage through the real-mode setup" \
 	"LKVM-INIT cpus=1 .*lkvm_marker=42" \
 	-k "$kernel" -i "$tmp/initrd.cpio" -m 128 --boot-mode real \
 	-p "$params lkvm_rng pci=nomsi" --rng
-expect "virtio-rng over INTx routed by the ACPI _PRT (pci=nomsi)" "" \
+expect "virtio_intx virtio-rng over INTx routed by the ACPI _PRT (pci=nomsi)" "" \
 	"^LKVM-RNG virtio_rng.0 64$" "^LKVM-IRQ msix=0 intx=[1-9]"
-if ! want "PVH"; then
-	skip "boot an ELF vmlinux through the PVH entry" "not selected"
+if ! want "boot_pvh"; then
+	skip "boot_pvh ELF vmlinux through the PVH entry" "not selected"
 elif extract_vmlinux; then
-	boot_case "boot an ELF vmlinux through the PVH entry" \
+	boot_case "boot_pvh ELF vmlinux through the PVH entry" \
 		"LKVM-INIT cpus=2 .*lkvm_marker=42" \
 		-k "$tmp/vmlinux" -i "$tmp/initrd.cpio" -m 160 -c 2 -p "$params"
 else
-	skip "boot an ELF vmlinux through the PVH entry" "cannot unpack the bzImage payload"
+	skip "boot_pvh ELF vmlinux through the PVH entry" "cannot unpack the bzImage payload"
 fi
 virtio_boot
-bad_case "reject a file that is not a kernel" -k "$bad_kernel" -m 128
-bad_case "reject a truncated bzImage" -k "$truncated" -m 128
-bad_case "reject an initrd larger than guest memory" \
+bad_case "bad_not_kernel reject a file that is not a kernel" -k "$bad_kernel" -m 128
+bad_case "bad_truncated reject a truncated bzImage" -k "$truncated" -m 128
+bad_case "bad_big_initrd reject an initrd larger than guest memory" \
 	-k "$kernel" -i "$big_initrd" -m 128
-bad_case "reject -m 0" -k "$kernel" -m 0
-bad_case "reject -c 0" -k "$kernel" -c 0
-bad_case "reject a missing disk image" -k "$kernel" -d "$tmp/no-such.img"
-bad_case "reject a 9p directory that does not exist" -k "$kernel" --9p "$tmp/no-such-dir"
-bad_case "reject -n with an unknown mode" -k "$kernel" -n bogus
-why="no user-mode network stack" bad_case "refuse -n user, saying why" -k "$kernel" -n user
+bad_case "bad_mem_0 reject -m 0" -k "$kernel" -m 0
+bad_case "bad_cpus_0 reject -c 0" -k "$kernel" -c 0
+bad_case "bad_disk reject a missing disk image" -k "$kernel" -d "$tmp/no-such.img"
+bad_case "bad_9p_dir reject a 9p directory that does not exist" -k "$kernel" --9p "$tmp/no-such-dir"
+bad_case "bad_net_mode reject -n with an unknown mode" -k "$kernel" -n bogus
+why="no user-mode network stack" bad_case "bad_net_user refuse -n user, saying why" -k "$kernel" -n user
 exit $failed
