@@ -840,8 +840,6 @@ static void apic_accept_init_sipi(struct kvm_lapic *apic)
 		atomic_set(&vcpu->arch.nmi_pending, 0);
 		vcpu->arch.nmi_masked = false;
 		vcpu->arch.nmi_iret = false;
-		/* A SIPI sent before this INIT is not for the new state. */
-		clear_bit(KVM_APIC_SIPI, &apic->pending_events);
 		vcpu->arch.mp_state =
 			vcpu->vcpu_id == vcpu->kvm->arch.bsp_vcpu_id ?
 			KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_INIT_RECEIVED;
