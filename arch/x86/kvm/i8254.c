@@ -129,6 +129,16 @@ static void pit_acked(struct kvm_irq_ack_notifier *kian)
 		queue_work(system_highpri_wq, &pit->inject);
 }
 
+void kvm_pit_unmasked(struct kvm *kvm)
+{
+	struct kvm_pit *pit = kvm_pit(kvm);
+
+	if (!pit)
+		return;
+	atomic_set(&pit->pending, 0);
+	atomic_set(&pit->irq_ack, 1);
+}
+
 static enum hrtimer_restart pit_timer_fn(struct hrtimer *t)
 {
 	struct kvm_pit *pit = container_of(t, struct kvm_pit, timer);

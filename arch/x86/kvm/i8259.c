@@ -247,6 +247,11 @@ static void pic_icw1(struct kvm_pic *pic, struct kvm_pic_state *s, u8 val)
 	s->init4 = val & ICW1_ICW4;
 	s->last_irr = 0;
 	s->irr &= s->elcr;
+	for (irq = 0; irq < 8; irq++)
+		if (s->imr & BIT(irq))
+			kvm_notify_unmasked_irq(pic->kvm, is_master(pic, s) ?
+						KVM_IRQCHIP_PIC_MASTER :
+						KVM_IRQCHIP_PIC_SLAVE, irq);
 	s->imr = 0;
 	s->isr = 0;
 	s->priority_add = 0;
@@ -313,10 +318,18 @@ static void pic_write_cmd(struct kvm_pic *pic, struct kvm_pic_state *s, u8 val)
 	}
 }
 
-static void pic_write_data(struct kvm_pic_state *s, u8 val)
+static void pic_write_data(struct kvm_pic *pic, struct kvm_pic_state *s,
+			   u8 val)
 {
+	int irq;
+
 	switch (s->init_state) {
 	case 0:			/* OCW1: the mask */
+		for (irq = 0; irq < 8; irq++)
+			if ((s->imr & ~val) & BIT(irq))
+				kvm_notify_unmasked_irq(pic->kvm,
+					is_master(pic, s) ? KVM_IRQCHIP_PIC_MASTER :
+					KVM_IRQCHIP_PIC_SLAVE, irq);
 		s->imr = val;
 		break;
 	case 1:			/* ICW2: vector base */
@@ -385,7 +398,7 @@ static int pic_port_write(struct kvm_pic *pic, struct kvm_pic_state *s,
 		return -EOPNOTSUPP;
 	spin_lock_irq(&pic->lock);
 	if (port & 1)
-		pic_write_data(s, *(const u8 *)val);
+		pic_write_data(pic, s, *(const u8 *)val);
 	else
 		pic_write_cmd(pic, s, *(const u8 *)val);
 	pic_update_irq(pic);

@@ -189,6 +189,8 @@ static void ioapic_write_redir(struct kvm_ioapic *ioapic, u32 reg, u32 val)
 	/* Remote IRR means nothing for an edge-triggered pin. */
 	if (!(e & RTE_TRIG_LEVEL))
 		e &= ~RTE_REMOTE_IRR;
+	if ((ioapic->redirtbl[pin] & RTE_MASKED) && !(e & RTE_MASKED))
+		kvm_notify_unmasked_irq(ioapic->kvm, KVM_IRQCHIP_IOAPIC, pin);
 	ioapic->redirtbl[pin] = e;
 	/* An unmasked level pin whose input is high fires now. */
 	if ((e & RTE_TRIG_LEVEL) && !(e & RTE_MASKED) &&

@@ -318,6 +318,25 @@ void kvm_notify_acked_irq(struct kvm *kvm, u32 chip, u32 pin)
 	rcu_read_unlock();
 }
 
+/*
+ * Irqchip @chip's input @pin was unmasked (any context, device lock
+ * possibly held).  The PIT's reinjection waits for an ack that a tick
+ * sent while IRQ0 was masked will never get: start afresh (upstream does
+ * the same through its mask notifiers).
+ */
+void kvm_notify_unmasked_irq(struct kvm *kvm, u32 chip, u32 pin)
+{
+	struct kvm_irq_routing_table *t;
+	int gsi;
+
+	rcu_read_lock();
+	t = rcu_dereference(kvm->arch.irqchip->routing);
+	gsi = t ? t->chip[chip][pin] : -1;
+	rcu_read_unlock();
+	if (gsi == 0)
+		kvm_pit_unmasked(kvm);
+}
+
 /* ---- VM ioctls --------------------------------------------------------- */
 
 static long kvm_create_irqchip(struct kvm *kvm)

@@ -85,6 +85,7 @@ void kvm_irq_destroy_vm(struct kvm *kvm);
 int kvm_irq_vcpu_create(struct kvm_vcpu *vcpu);
 void kvm_irq_vcpu_destroy(struct kvm_vcpu *vcpu);
 void kvm_notify_acked_irq(struct kvm *kvm, u32 chip, u32 pin);
+void kvm_notify_unmasked_irq(struct kvm *kvm, u32 chip, u32 pin);
 int kvm_set_msi(struct kvm *kvm, u32 address_lo, u32 address_hi, u32 data);
 void kvm_vcpu_kick(struct kvm_vcpu *vcpu);
 int kvm_irq_inject(struct kvm_vcpu *vcpu, bool slot_busy);
@@ -147,5 +148,6 @@ void kvm_pic_clear_source(struct kvm_pic *pic, int source);
 long kvm_pit_vm_ioctl(struct kvm *kvm, unsigned int ioctl,
 		      void __user *argp);
 void kvm_pit_destroy(struct kvm *kvm, bool unregister);
+void kvm_pit_unmasked(struct kvm *kvm);
 
 #endif /* UKVM_X86_IRQ_H */
