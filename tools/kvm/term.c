@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
@@ -25,6 +26,24 @@ static term_input_fn input_fn;
 static void *input_opaque;
 /* Serialises console output from several vCPUs and devices. */
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define TERM_MAX_ESCAPES	8
+
+static struct term_escape {
+	u8 key;
+	void (*fn)(void *opaque);
+	void *opaque;
+	const char *help;
+} escapes[TERM_MAX_ESCAPES];
+static int nr_escapes;
+
+void term__add_escape(u8 key, void (*fn)(void *opaque), void *opaque,
+		      const char *help)
+{
+	if (nr_escapes == TERM_MAX_ESCAPES)
+		die("too many terminal escapes");
+	escapes[nr_escapes++] = (struct term_escape){ key, fn, opaque, help };
+}
 
 void term__set_input(term_input_fn fn, void *opaque)
 {
@@ -92,11 +111,21 @@ static bool term__escape(u8 c)
 	case 'H':
 	case '?':
 		term__write(term_help, sizeof(term_help) - 1);
+		for (int i = 0; i < nr_escapes; i++) {
+			char line[128];
+			int n = snprintf(line, sizeof(line), "  Ctrl-A %c       %s\r\n",
+					 escapes[i].key, escapes[i].help);
+
+			term__write(line, MIN(n, (int)sizeof(line) - 1));
+		}
 		return true;
 	case TERM_ESCAPE:
 		term__deliver(&c, 1);
 		return true;
 	default:
+		for (int i = 0; i < nr_escapes; i++)
+			if (escapes[i].key == c)
+				escapes[i].fn(escapes[i].opaque);
 		return true;
 	}
 }

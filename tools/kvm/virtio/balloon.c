@@ -4,12 +4,15 @@
  * setting num_pages; the guest hands pages over on the inflate queue
  * and lkvm gives them back to the host (MADV_DONTNEED), and takes pages
  * back on the deflate queue (they fault back in, zeroed, when touched).
- * --balloon=MiB sets the request at start.
+ * --balloon=MiB sets the request at start; Ctrl-A b asks for 64 MiB more,
+ * Ctrl-A B for 64 MiB less.
  */
+#include <stdio.h>
 #include <sys/mman.h>
 
 #include "kvm/init.h"
 #include "kvm/kvm.h"
+#include "kvm/term.h"
 #include "kvm/virtio.h"
 
 #define BALLOON_QUEUE_SIZE	128
@@ -18,6 +21,7 @@
 #define BALLOON_PAGE_SHIFT	12	/* PFNs are in 4 KiB units, always */
 #define BALLOON_PAGE_SIZE	(1u << BALLOON_PAGE_SHIFT)
 #define PCI_CLASS_OTHER		0xff0000
+#define BALLOON_STEP_MIB	64
 
 struct virtio_balloon_config {
 	u32 num_pages;			/* what the host asks for */
@@ -69,6 +73,37 @@ static void balloon__config_written(struct virtio_device *vdev, u32 off,
 		 balloon_config.actual, balloon_config.num_pages);
 }
 
+/* Terminal thread: move the request by delta MiB, within guest RAM. */
+static void balloon__adjust(struct virtio_device *vdev, long delta_mib)
+{
+	long pages_per_mib = MiB / BALLOON_PAGE_SIZE;
+	long max = (long)(vdev->kvm->ram_size / MiB) - BALLOON_STEP_MIB;
+	char msg[96];
+	long mib;
+	int n;
+
+	pthread_mutex_lock(&vdev->lock);
+	mib = (long)balloon_config.num_pages / pages_per_mib + delta_mib;
+	mib = MAX(0, MIN(mib, max));
+	balloon_config.num_pages = mib * pages_per_mib;
+	virtio__signal_config(vdev);
+	pthread_mutex_unlock(&vdev->lock);
+
+	n = snprintf(msg, sizeof(msg), "\r\n[lkvm: asking the guest's "
+		     "balloon for %ld MiB]\r\n", mib);
+	term__write(msg, MIN(n, (int)sizeof(msg) - 1));
+}
+
+static void balloon__inflate_key(void *opaque)
+{
+	balloon__adjust(opaque, BALLOON_STEP_MIB);
+}
+
+static void balloon__deflate_key(void *opaque)
+{
+	balloon__adjust(opaque, -BALLOON_STEP_MIB);
+}
+
 static const struct virtio_ops balloon_ops = {
 	.name = "virtio-balloon",
 	.device_id = VIRTIO_ID_BALLOON,
@@ -86,6 +121,10 @@ static int balloon__init(struct kvm *kvm)
 		return 0;
 	balloon_config.num_pages = kvm->cfg->balloon_mib * (MiB / BALLOON_PAGE_SIZE);
 	balloon_dev.config = (u8 *)&balloon_config;
+	term__add_escape('b', balloon__inflate_key, &balloon_dev,
+			 "balloon: take 64 MiB more from the guest");
+	term__add_escape('B', balloon__deflate_key, &balloon_dev,
+			 "balloon: give 64 MiB back to the guest");
 	return virtio__register(kvm, &balloon_dev, &balloon_ops, NULL);
 }
 lkvm_init(INIT_VIRTIO, balloon__init);
