@@ -113,8 +113,17 @@ static void pit_inject(struct work_struct *work)
 {
 	struct kvm_pit *pit = container_of(work, struct kvm_pit, inject);
 
+	/*
+	 * Acks come through the irqchip, which may have been created after
+	 * us (upstream allows that order): listen once it exists.
+	 */
+	if (!pit->ack_registered && irqchip_in_kernel(pit->kvm)) {
+		kvm_register_irq_ack_notifier(pit->kvm, &pit->ack);
+		pit->ack_registered = true;
+	}
 	/* With reinjection, one tick at a time: wait for the ack. */
-	if (READ_ONCE(pit->reinject) && !atomic_xchg(&pit->irq_ack, 0))
+	if (READ_ONCE(pit->reinject) && pit->ack_registered &&
+	    !atomic_xchg(&pit->irq_ack, 0))
 		return;
 	kvm_set_irq(pit->kvm, KVM_PIT_IRQ_SOURCE_ID, 0, 1);
 	kvm_set_irq(pit->kvm, KVM_PIT_IRQ_SOURCE_ID, 0, 0);
@@ -420,15 +429,10 @@ static long kvm_create_pit(struct kvm *kvm, void __user *argp)
 
 	if (copy_from_user(&cfg, argp, sizeof(cfg)))
 		return -EFAULT;
-	if (cfg.flags & ~KVM_PIT_SPEAKER_DUMMY)
-		return -EINVAL;
+	/* Like upstream: unknown flags are ignored, no irqchip needed. */
 	mutex_lock(&kvm->lock);
 	r = -EEXIST;
 	if (kvm->arch.pit)
-		goto out;
-	/* Its IRQ0 needs the in-kernel PIC (upstream: -ENOENT). */
-	r = -ENOENT;
-	if (!irqchip_in_kernel(kvm))
 		goto out;
 	r = -ENOMEM;
 	pit = kzalloc(sizeof(*pit), GFP_KERNEL_ACCOUNT);
@@ -463,7 +467,6 @@ static long kvm_create_pit(struct kvm *kvm, void __user *argp)
 	}
 	pit->ack.gsi = 0;
 	pit->ack.irq_acked = pit_acked;
-	kvm_register_irq_ack_notifier(kvm, &pit->ack);
 	smp_store_release(&kvm->arch.pit, pit);
 out:
 	mutex_unlock(&kvm->lock);
@@ -477,7 +480,10 @@ void kvm_pit_destroy(struct kvm *kvm, bool unregister)
 
 	if (!pit)
 		return;
-	kvm_unregister_irq_ack_notifier(kvm, &pit->ack);
+	hrtimer_cancel(&pit->timer);
+	cancel_work_sync(&pit->inject);
+	if (pit->ack_registered)
+		kvm_unregister_irq_ack_notifier(kvm, &pit->ack);
 	if (unregister) {
 		mutex_lock(&kvm->io.lock);
 		kvm_io_bus_unregister_dev(kvm, KVM_PIO_BUS, &pit->dev);
@@ -486,8 +492,6 @@ void kvm_pit_destroy(struct kvm *kvm, bool unregister)
 						  &pit->speaker_dev);
 		mutex_unlock(&kvm->io.lock);
 	}
-	hrtimer_cancel(&pit->timer);
-	cancel_work_sync(&pit->inject);
 	kvm->arch.pit = NULL;
 	kfree(pit);
 }

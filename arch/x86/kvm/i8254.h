@@ -33,6 +33,7 @@ struct kvm_pit {
 	atomic_t irq_ack;		/* the last tick was acknowledged */
 	bool reinject;
 	struct kvm_irq_ack_notifier ack;
+	bool ack_registered;		/* only touched by @inject */
 };
 
 #endif /* UKVM_X86_I8254_H */
