@@ -110,7 +110,6 @@ int kvm_lapic_has_interrupt(struct kvm_vcpu *vcpu);
 int kvm_lapic_tpr_blocked(struct kvm_vcpu *vcpu);
 void kvm_lapic_ack_interrupt(struct kvm_vcpu *vcpu, int vector);
 bool kvm_lapic_accept_pic_intr(struct kvm_vcpu *vcpu);
-bool kvm_lapic_events_pending(struct kvm_vcpu *vcpu);
 void kvm_lapic_cr8_to_guest(struct kvm_vcpu *vcpu);
 void kvm_lapic_cr8_from_guest(struct kvm_vcpu *vcpu);
 int kvm_lapic_mmio_read(struct kvm_vcpu *vcpu, gpa_t gpa, int len, void *val);

@@ -175,9 +175,11 @@ bool kvm_lapic_accept_pic_intr(struct kvm_vcpu *vcpu)
 
 /* ---- accepting interrupts (10.6, 10.8.1) ------------------------------ */
 
+/* Any context: the vCPU thread raises the LVT error interrupt once. */
 static void apic_error(struct kvm_lapic *apic, u32 bit)
 {
 	apic->esr_pending |= bit;
+	WRITE_ONCE(apic->esr_irq, true);
 }
 
 /* Returns 1 if the APIC took the message, 0 if it dropped it. */
@@ -810,14 +812,6 @@ void kvm_lapic_cr8_from_guest(struct kvm_vcpu *vcpu)
 
 /* ---- events for the vCPU thread -------------------------------------- */
 
-bool kvm_lapic_events_pending(struct kvm_vcpu *vcpu)
-{
-	struct kvm_lapic *apic = vcpu_apic(vcpu);
-
-	return apic && (atomic_read(&apic->timer_pending) ||
-			READ_ONCE(apic->pending_events));
-}
-
 static void apic_timer_expired(struct kvm_lapic *apic)
 {
 	if (!atomic_xchg(&apic->timer_pending, 0))
@@ -867,9 +861,8 @@ void kvm_lapic_process_events(struct kvm_vcpu *vcpu)
 		return;
 	apic_accept_init_sipi(apic);
 	apic_timer_expired(apic);
-	if (apic->esr_pending && !(kvm_lapic_get_reg(apic, APIC_LVTERR) &
-				   APIC_LVT_MASKED)) {
-		kvm_lapic_set_reg(apic, APIC_ESR, apic->esr_pending);
+	if (READ_ONCE(apic->esr_irq)) {
+		WRITE_ONCE(apic->esr_irq, false);
 		apic_local_deliver(apic, APIC_LVTERR);
 	}
 }
@@ -913,6 +906,7 @@ void kvm_lapic_reset(struct kvm_vcpu *vcpu, bool init)
 		kvm_lapic_set_reg(apic, APIC_LVT0, APIC_DM_EXTINT);
 	apic->tscdeadline = 0;
 	apic->esr_pending = 0;
+	apic->esr_irq = false;
 	apic->cr8_shadow = 0;
 	vcpu->arch.cr8 = 0;
 	apic->pending_events &= init ? BIT(KVM_APIC_SIPI) : 0;

@@ -37,6 +37,7 @@ struct kvm_lapic {
 	bool hw_enabled;		/* IA32_APIC_BASE.EN */
 	bool x2apic;			/* IA32_APIC_BASE.EXTD */
 	u32 esr_pending;		/* errors latched into ESR on next write */
+	bool esr_irq;			/* a new error: raise LVT error once */
 	u8 cr8_shadow;			/* what we last put in vcpu->arch.cr8 */
 
 	/* The timer: hrtimer callbacks only count expiries. */
