@@ -135,6 +135,9 @@ volatile uint64_t irq_count[256];
 volatile uint64_t irq_tsc[256];		/* TSC when the vector last came */
 volatile uint64_t irq_last;
 volatile uint64_t irq_eoi_mode;
+/* Interrupts of vector irq_percpu_vector, per xAPIC ID (up to 8). */
+volatile uint64_t irq_percpu_vector;
+volatile uint64_t irq_percpu[8];
 
 void guest_irq_handler(uint64_t vector);
 void guest_irq_handler(uint64_t vector)
@@ -142,6 +145,8 @@ void guest_irq_handler(uint64_t vector)
 	irq_tsc[vector] = rdtsc();
 	/* vCPUs share these counters: count atomically. */
 	__atomic_add_fetch(&irq_count[vector], 1, __ATOMIC_SEQ_CST);
+	if (irq_percpu_vector && vector == irq_percpu_vector)
+		irq_percpu[(xapic_read(APIC_ID) >> 24) & 7]++;
 	irq_last = vector;
 	switch (irq_eoi_mode) {
 	case EOI_XAPIC:
@@ -188,11 +193,38 @@ asm(".pushsection .text\n"
 
 extern char guest_irq_stubs[];
 
-/* Spin until @cnt reaches @n, with interrupts on; HLT between checks. */
+/*
+ * Wait for @cnt to reach @n, halting in between.  The check runs with
+ * interrupts off so that no interrupt slips in between it and the HLT
+ * (STI's one-instruction shadow covers the HLT).  Returns with IF clear.
+ */
 static inline void guest_wait_irqs(volatile uint64_t *cnt, uint64_t n)
 {
-	while (*cnt < n)
+	for (;;) {
+		cli();
+		if (*cnt >= n)
+			break;
 		sti_hlt();
+	}
+}
+
+/* Wait with interrupts on, without HLT (for counters others bump). */
+static inline void guest_spin_irqs(volatile uint64_t *cnt, uint64_t n)
+{
+	sti();
+	while (*cnt < n)
+		asm volatile("pause");
+	cli();
+}
+
+/* Let pending interrupts in for a while, then close again. */
+static inline void guest_irq_window(void)
+{
+	int i;
+
+	sti();
+	for (i = 0; i < 1000; i++)
+		asm volatile("pause");
 	cli();
 }
 
