@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The in-kernel local APIC seen from the guest: the timer in one-shot,
- * periodic and TSC-deadline modes, self-IPIs, task priority (TPR and
+ * The in-kernel local APIC seen from the guest: the timer in one-shot
+ * and TSC-deadline modes, self-IPIs, task priority (TPR and
  * CR8), x2APIC mode, IPIs between vCPUs, and INIT/SIPI start-up of an
  * application processor.  Timing checks only ever bound from below: an
  * interrupt must never come early (SDM vol 3, 10.5.4).
@@ -16,8 +16,6 @@
 #define IPI_VECTOR	0x50
 #define LOW_VECTOR	0x45
 #define ONESHOT_NS	3000000ULL	/* 3 ms at the 1 GHz APIC bus clock */
-#define PERIOD_NS	10000000ULL	/* 100 Hz: the bed is slow */
-#define PERIODIC_TICKS	5
 
 static uint64_t host_tsc_khz(struct kvm_vcpu *vcpu)
 {
@@ -66,49 +64,6 @@ static void timer_oneshot(void)
 	ktap_print("one-shot of %llu ns took %llu TSC ticks (%llu expected)",
 		   (unsigned long long)ONESHOT_NS, (unsigned long long)uc.args[0],
 		   (unsigned long long)(ONESHOT_NS * host_tsc_khz(vcpu) / 1000000));
-	vcpu_expect_done(vcpu);
-	kvm_vm_free(vm);
-}
-
-static void guest_periodic(void)
-{
-	uint64_t t0, n;
-
-	xapic_enable();
-	xapic_write(APIC_TDCR, APIC_TDCR_DIV1);
-	xapic_write(APIC_LVTT, TIMER_VECTOR | APIC_TIMER_PERIODIC);
-	t0 = rdtsc();
-	xapic_write(APIC_TMICT, PERIOD_NS);
-	guest_spin_irqs(&irq_count[TIMER_VECTOR], PERIODIC_TICKS);
-	/* Still counting in periodic mode. */
-	GUEST_ASSERT(xapic_read(APIC_TMCCT) <= PERIOD_NS);
-	GUEST_SYNC(irq_tsc[TIMER_VECTOR] - t0);
-	/* Masked: no more ticks are taken (one may be in flight). */
-	xapic_write(APIC_LVTT, TIMER_VECTOR | APIC_TIMER_PERIODIC |
-		    APIC_LVT_MASKED);
-	guest_irq_window();
-	n = irq_count[TIMER_VECTOR];
-	guest_irq_window();
-	guest_irq_window();
-	GUEST_ASSERT_EQ(irq_count[TIMER_VECTOR], n);
-	/* TMICT = 0 stops it for good. */
-	xapic_write(APIC_TMICT, 0);
-	GUEST_ASSERT_EQ(xapic_read(APIC_TMCCT), 0);
-	GUEST_DONE();
-}
-
-static void timer_periodic(void)
-{
-	struct kvm_vm *vm = vm_create_irqchip();
-	struct kvm_vcpu *vcpu = vm_irq_vcpu_add(vm, 0, guest_periodic);
-	struct ucall uc;
-
-	vcpu_expect_sync(vcpu, &uc);
-	ktap_print("%d periods of %llu ns took %llu TSC ticks (%llu expected)",
-		   PERIODIC_TICKS, (unsigned long long)PERIOD_NS,
-		   (unsigned long long)uc.args[0],
-		   (unsigned long long)(PERIODIC_TICKS * PERIOD_NS *
-					host_tsc_khz(vcpu) / 1000000));
 	vcpu_expect_done(vcpu);
 	kvm_vm_free(vm);
 }
@@ -401,7 +356,6 @@ int main(void)
 {
 	static const struct ktap_case cases[] = {
 		KTAP_CASE(timer_oneshot),
-		KTAP_CASE(timer_periodic),
 		KTAP_CASE(timer_tsc_deadline),
 		KTAP_CASE(self_ipi_and_tpr),
 		KTAP_CASE(x2apic_mode),
