@@ -48,6 +48,8 @@
 
 #define NR_VARIANTS	4
 #define MAX_REPORTS	40
+/* No form needs more; beyond this the kernel is replaying an exit forever. */
+#define MAX_EXITS_PER_RUN 1000
 
 enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI,
        R8, R9, R10, R11, R12, R13, R14, R15, NR_GPRS };
@@ -303,9 +305,18 @@ static void serve_mmio(struct bench *b)
  */
 static uint64_t run_to_ucall(struct bench *b, struct ucall *uc, char *buf, size_t len)
 {
+	unsigned long exits = 0;
+
 	for (;;) {
 		vcpu_run(b->vcpu);
 		if (b->vcpu->run->exit_reason == KVM_EXIT_MMIO) {
+			if (++exits > MAX_EXITS_PER_RUN) {
+				vcpu_describe_exit(b->vcpu, buf, len);
+				snprintf(buf + strlen(buf), len - strlen(buf),
+					 " repeated: more than %d MMIO exits",
+					 MAX_EXITS_PER_RUN);
+				return UCALL_NONE;
+			}
 			serve_mmio(b);
 			continue;
 		}
@@ -803,7 +814,8 @@ static void rep_movs_into_unmapped_page(void)
 	free(b.dev);
 }
 
-int main(void)
+/* With arguments, run only the cases named. */
+int main(int argc, char **argv)
 {
 	static const struct ktap_case cases[] = {
 		KTAP_CASE(mov),
@@ -822,5 +834,15 @@ int main(void)
 		KTAP_CASE(rep_movs_into_unmapped_page),
 	};
 
-	return ktap_run(cases, ARRAY_SIZE(cases));
+	struct ktap_case chosen[ARRAY_SIZE(cases)];
+	size_t i, n = 0;
+	int a;
+
+	if (argc < 2)
+		return ktap_run(cases, ARRAY_SIZE(cases));
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		for (a = 1; a < argc; a++)
+			if (!strcmp(argv[a], cases[i].name))
+				chosen[n++] = cases[i];
+	return ktap_run(chosen, n);
 }
