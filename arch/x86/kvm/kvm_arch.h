@@ -28,6 +28,7 @@ enum kvm_reg {
 enum {
 	KVM_REQ_TLB_FLUSH,	/* guest translations changed: flush ASID */
 	KVM_REQ_EVENT,		/* re-evaluate interrupts (irq.c) */
+	KVM_REQ_MSR_FILTER_CHANGED, /* recompute the MSR intercepts */
 };
 
 /* The nested page table root and what protects it. */
@@ -38,6 +39,7 @@ struct kvm_mmu {
 };
 
 struct kvm_x86_irqchip;
+struct kvm_msr_filter_set;
 struct kvm_pit;
 struct kvm_lapic;
 
@@ -49,6 +51,8 @@ struct kvm_arch {
 	u64 tss_addr;
 	u64 identity_map_addr;
 	u32 bsp_vcpu_id;
+	u32 user_space_msr_mask;	/* KVM_MSR_EXIT_REASON_* sent to userspace */
+	struct kvm_msr_filter_set __rcu *msr_filter;
 	u32 max_vcpu_ids;	/* KVM_CAP_MAX_VCPU_ID as enabled, 0 = default */
 	u32 n_mmu_pages;	/* KVM_SET_NR_MMU_PAGES (no shadow MMU uses it) */
 };
@@ -92,6 +96,7 @@ struct kvm_vcpu_arch {
 	/* Where to resume after a userspace exit, and the saved request. */
 	int (*complete_userspace_io)(struct kvm_vcpu *vcpu);
 	u64 pio_next_rip;
+	u64 msr_next_rip;	/* RDMSR/WRMSR exit: where to resume */
 	u64 pio_rip;
 	struct kvm_pio_request pio;
 	struct kvm_mmio_request mmio;

@@ -65,6 +65,7 @@ static const struct kvm_plain_msr plain_msrs[] = {
 	{ MSR_IA32_EBL_CR_POWERON, WR_GP },
 	{ MSR_EBC_FREQUENCY_ID, WR_GP },
 	{ MSR_IA32_UCODE_WRITE, WR_IGNORE },
+	{ MSR_IA32_POWER_CTL, WR_KEEP, ~0ULL },
 	{ MSR_IA32_BBL_CR_CTL3, WR_IGNORE },
 	/* Machine check: no banks (MCG_CAP = 0), MCG_STATUS is kept. */
 	{ MSR_IA32_MCG_CAP, WR_GP },
@@ -107,7 +108,7 @@ static int kvm_get_plain_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data)
 	const struct kvm_plain_msr *m = find_plain_msr(index, &slot);
 
 	if (!m)
-		return 1;
+		return KVM_MSR_RET_UNKNOWN;
 	*data = m->write == WR_KEEP ? vcpu->arch.plain_msrs[slot] : 0;
 	return 0;
 }
@@ -119,7 +120,7 @@ static int kvm_set_plain_msr(struct kvm_vcpu *vcpu, u32 index, u64 data,
 	const struct kvm_plain_msr *m = find_plain_msr(index, &slot);
 
 	if (!m)
-		return 1;
+		return KVM_MSR_RET_UNKNOWN;
 	switch (m->write) {
 	case WR_IGNORE:
 		return 0;
@@ -234,7 +235,10 @@ static bool guest_has_rdtscp(struct kvm_vcpu *vcpu)
 	return e && (e->edx & BIT(27));
 }
 
-/* Returns 0 on success, 1 when the access must fail (#GP for the guest). */
+/*
+ * Returns 0 on success, KVM_MSR_RET_INVALID when the access must fail (#GP
+ * for the guest), KVM_MSR_RET_UNKNOWN for an MSR ukvm does not know.
+ */
 int kvm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 {
 	u64 *mtrr;
@@ -455,31 +459,4 @@ long kvm_vcpu_ioctl_msrs(struct kvm_vcpu *vcpu, struct kvm_msrs __user *argp,
 			return -EFAULT;
 	}
 	return i;
-}
-
-int kvm_emulate_rdmsr(struct kvm_vcpu *vcpu)
-{
-	u32 index = kvm_reg_read(vcpu, VCPU_REGS_RCX);
-	u64 data;
-
-	if (kvm_get_msr(vcpu, index, &data, false)) {
-		kvm_queue_exception_e(vcpu, GP_VECTOR, 0);
-		return 1;
-	}
-	kvm_reg_write(vcpu, VCPU_REGS_RAX, (u32)data);
-	kvm_reg_write(vcpu, VCPU_REGS_RDX, data >> 32);
-	return 0;
-}
-
-int kvm_emulate_wrmsr(struct kvm_vcpu *vcpu)
-{
-	u32 index = kvm_reg_read(vcpu, VCPU_REGS_RCX);
-	u64 data = (u32)kvm_reg_read(vcpu, VCPU_REGS_RAX) |
-		   ((u64)(u32)kvm_reg_read(vcpu, VCPU_REGS_RDX) << 32);
-
-	if (kvm_set_msr(vcpu, index, data, false)) {
-		kvm_queue_exception_e(vcpu, GP_VECTOR, 0);
-		return 1;
-	}
-	return 0;
 }

@@ -72,6 +72,8 @@ long kvm_arch_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_SET_GUEST_DEBUG:
 	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
 	case KVM_CAP_ENABLE_CAP_VM:
+	case KVM_CAP_X86_USER_SPACE_MSR:
+	case KVM_CAP_X86_MSR_FILTER:
 		return 1;
 	default:
 		return kvm_irq_check_extension(kvm, ext);
@@ -135,6 +137,8 @@ static long kvm_vm_ioctl_enable_cap(struct kvm *kvm, void __user *argp)
 	switch (cap.cap) {
 	case KVM_CAP_MAX_VCPU_ID:
 		return kvm_enable_max_vcpu_id(kvm, cap.args[0]);
+	case KVM_CAP_X86_USER_SPACE_MSR:
+		return kvm_enable_user_space_msr(kvm, cap.args[0]);
 	default:
 		return -EINVAL;
 	}
@@ -164,6 +168,7 @@ int kvm_arch_init_vm(struct kvm *kvm, unsigned long type)
 void kvm_arch_destroy_vm(struct kvm *kvm)
 {
 	kvm_irq_destroy_vm(kvm);
+	kvm_msr_filter_destroy(kvm);
 	kvm_mmu_destroy_vm(kvm);
 }
 
@@ -191,6 +196,8 @@ long kvm_arch_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg)
 		return 0;
 	case KVM_ENABLE_CAP:
 		return kvm_vm_ioctl_enable_cap(kvm, (void __user *)arg);
+	case KVM_X86_SET_MSR_FILTER:
+		return kvm_vm_ioctl_set_msr_filter(kvm, (void __user *)arg);
 	case KVM_SET_NR_MMU_PAGES:
 		/* Upstream's floor; with NPT only, nothing else uses it. */
 		if (arg < KVM_MIN_ALLOC_MMU_PAGES)
@@ -462,6 +469,8 @@ static void kvm_process_requests(struct kvm_vcpu *vcpu)
 {
 	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
 		kvm_x86_ops->flush_guest_tlb(vcpu);
+	if (kvm_check_request(KVM_REQ_MSR_FILTER_CHANGED, vcpu))
+		kvm_x86_ops->msr_filter_changed(vcpu);
 	/* Events are evaluated on every entry anyway (kvm_irq_inject). */
 	kvm_check_request(KVM_REQ_EVENT, vcpu);
 	/* The guest may have cleared the debugger's TF (POPF, IRET). */

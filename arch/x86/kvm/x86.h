@@ -74,6 +74,8 @@ struct kvm_x86_ops {
 	void (*set_iret_intercept)(struct kvm_vcpu *vcpu, bool on);
 	/* Exit on guest CR8 writes (an interrupt waits for a lower TPR). */
 	void (*set_cr8_intercept)(struct kvm_vcpu *vcpu, bool on);
+	/* The MSR filter changed: recompute which MSRs exit. */
+	void (*msr_filter_changed)(struct kvm_vcpu *vcpu);
 	/* Re-evaluate which exceptions exit (vcpu->arch.guest_debug). */
 	void (*update_exception_intercepts)(struct kvm_vcpu *vcpu);
 	/* An event (exception, interrupt) is already set for the next entry. */
@@ -122,8 +124,8 @@ int kvm_skip_instruction(struct kvm_vcpu *vcpu, unsigned long next_rip);
 int kvm_emulate_halt(struct kvm_vcpu *vcpu);
 int kvm_emulate_shutdown(struct kvm_vcpu *vcpu);
 int kvm_emulate_cpuid(struct kvm_vcpu *vcpu);
-int kvm_emulate_rdmsr(struct kvm_vcpu *vcpu);
-int kvm_emulate_wrmsr(struct kvm_vcpu *vcpu);
+int kvm_emulate_rdmsr(struct kvm_vcpu *vcpu, unsigned long next_rip);
+int kvm_emulate_wrmsr(struct kvm_vcpu *vcpu, unsigned long next_rip);
 int kvm_emulate_xsetbv(struct kvm_vcpu *vcpu);
 int kvm_exit_unexpected(struct kvm_vcpu *vcpu, u64 hw_reason);
 int kvm_exit_fail_entry(struct kvm_vcpu *vcpu, u64 hw_reason);
@@ -185,6 +187,17 @@ struct kvm_cpuid_entry2 *kvm_find_cpuid_entry(struct kvm_vcpu *vcpu,
 					      u32 function, u32 index);
 void kvm_cpuid_init(void);
 void kvm_cpuid_exit(void);
+
+/* kvm_get_msr()/kvm_set_msr() results besides 0 (msr.c, msr_filter.c). */
+#define KVM_MSR_RET_INVALID	1	/* known MSR, refused access: #GP */
+#define KVM_MSR_RET_UNKNOWN	2	/* no such MSR */
+#define KVM_MSR_RET_FILTERED	3	/* denied by KVM_X86_SET_MSR_FILTER */
+
+/* The MSR filter and userspace MSR exits (msr_filter.c). */
+bool kvm_msr_allowed(struct kvm_vcpu *vcpu, u32 index, u32 type);
+long kvm_vm_ioctl_set_msr_filter(struct kvm *kvm, void __user *argp);
+void kvm_msr_filter_destroy(struct kvm *kvm);
+long kvm_enable_user_space_msr(struct kvm *kvm, u64 mask);
 
 /* MSRs (msr.c). */
 long kvm_dev_ioctl_get_msr_index_list(struct kvm_msr_list __user *argp,

@@ -203,11 +203,14 @@ static bool svm_has_nrips(void)
 
 /* ---- the VMCB -------------------------------------------------------- */
 
-/* Give the guest direct access to an MSR whose state the VMCB holds. */
-static void svm_msr_passthrough(void *msrpm, u32 msr)
+/*
+ * Intercept reads and/or writes of an MSR: two bits per MSR, read then
+ * write, in one of three 2 KiB ranges (APM vol 2, 15.11, table 15-5).
+ */
+static void svm_set_msr_intercept(void *msrpm, u32 msr, bool read, bool write)
 {
 	u32 base, offset;
-	u8 *bits = msrpm;
+	u8 *bits = msrpm, *byte;
 
 	if (msr <= 0x1fff)
 		base = 0;
@@ -218,7 +221,9 @@ static void svm_msr_passthrough(void *msrpm, u32 msr)
 	else
 		return;
 	offset = (msr & 0x1fff) * 2;
-	bits[base + offset / 8] &= ~(3 << (offset % 8));
+	byte = &bits[base + offset / 8];
+	*byte &= ~(3 << (offset % 8));
+	*byte |= ((read ? 1 : 0) | (write ? 2 : 0)) << (offset % 8);
 }
 
 static const u32 svm_direct_msrs[] = {
@@ -226,6 +231,21 @@ static const u32 svm_direct_msrs[] = {
 	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK,
 	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
 };
+
+/* MSRs the VMCB holds go straight to the guest unless the filter denies. */
+static void svm_msr_filter_changed(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_svm *svm = to_svm(vcpu);
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(svm_direct_msrs); i++) {
+		u32 msr = svm_direct_msrs[i];
+
+		svm_set_msr_intercept(svm->msrpm, msr,
+			!kvm_msr_allowed(vcpu, msr, KVM_MSR_FILTER_READ),
+			!kvm_msr_allowed(vcpu, msr, KVM_MSR_FILTER_WRITE));
+	}
+}
 
 static void svm_init_intercepts(struct vmcb_control_area *c)
 {
@@ -306,7 +326,6 @@ static int svm_vcpu_create(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_svm *svm;
 	struct page *msrpm;
-	int i;
 
 	svm = kzalloc(sizeof(*svm), GFP_KERNEL_ACCOUNT);
 	if (!svm)
@@ -322,13 +341,12 @@ static int svm_vcpu_create(struct kvm_vcpu *vcpu)
 	}
 	svm->msrpm = page_address(msrpm);
 	memset(svm->msrpm, 0xff, MSRPM_SIZE);
-	for (i = 0; i < ARRAY_SIZE(svm_direct_msrs); i++)
-		svm_msr_passthrough(svm->msrpm, svm_direct_msrs[i]);
 	svm->msrpm_pa = __pa(svm->msrpm);
 	svm->vmcb_pa = __pa(svm->vmcb);
 	svm->vcpu = vcpu;
 	svm->asid_cpu = -1;
 	vcpu->arch.backend = svm;
+	svm_msr_filter_changed(vcpu);
 	svm_init_vmcb(svm);
 	return 0;
 }
@@ -712,5 +730,6 @@ const struct kvm_x86_ops svm_x86_ops = {
 	.set_iret_intercept	= svm_set_iret_intercept,
 	.set_cr8_intercept	= svm_set_cr8_intercept,
 	.update_exception_intercepts = svm_update_exception_intercepts,
+	.msr_filter_changed	= svm_msr_filter_changed,
 	.flush_guest_tlb	= svm_flush_guest_tlb,
 };

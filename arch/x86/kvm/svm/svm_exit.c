@@ -124,16 +124,11 @@ static int handle_hlt(struct kvm_vcpu *vcpu)
 
 static int handle_msr(struct kvm_vcpu *vcpu)
 {
-	int r;
+	unsigned long next_rip = svm_next_rip(vcpu, LEN_RDMSR);
 
 	if (to_svm(vcpu)->vmcb->control.exit_info_1)
-		r = kvm_emulate_wrmsr(vcpu);
-	else
-		r = kvm_emulate_rdmsr(vcpu);
-	/* A faulting access injected #GP and must not be skipped. */
-	if (r)
-		return EXIT_RESUME;
-	return svm_skip(vcpu, LEN_RDMSR);
+		return kvm_emulate_wrmsr(vcpu, next_rip);
+	return kvm_emulate_rdmsr(vcpu, next_rip);
 }
 
 static int handle_vmmcall(struct kvm_vcpu *vcpu)
