@@ -49,7 +49,7 @@ static int emul_read_phys(struct x86_emul_ctxt *c, u64 gpa, void *val,
 	struct kvm_vcpu *vcpu = ctxt_vcpu(c);
 	struct kvm_mmio_request *m = &vcpu->arch.mmio;
 	struct kvm_run *run = vcpu->run;
-	int r;
+	int r, i;
 
 	down_read(&vcpu->kvm->slots_lock);
 	if (gpa_is_ram(vcpu, gpa, false)) {
@@ -62,21 +62,20 @@ static int emul_read_phys(struct x86_emul_ctxt *c, u64 gpa, void *val,
 	/* The local APIC, the IOAPIC, ioeventfds. */
 	if (!kvm_irq_mmio_read(vcpu, gpa, len, val))
 		return X86EMUL_OK;
-	if (len > sizeof(m->data))
+	if (len > sizeof(m->pending.data))
 		return X86EMUL_UNHANDLED;
-	/* The data of the read that made us exit last time. */
-	if (m->valid && !m->write && m->gpa == gpa && m->len == len) {
-		memcpy(val, m->data, len);
-		m->valid = false;
-		return X86EMUL_OK;
+	/* Reads userspace answered for this instruction, in order. */
+	for (i = 0; i < m->nr_rd; i++) {
+		if (m->rd[i].gpa == gpa && m->rd[i].len == len) {
+			memcpy(val, m->rd[i].data, len);
+			return X86EMUL_OK;
+		}
 	}
-	if (vcpu->arch.emul_exit)
-		return X86EMUL_UNHANDLED;	/* one exit per instruction */
+	if (vcpu->arch.emul_exit || m->nr_rd == KVM_MMIO_MAX_FRAGS)
+		return X86EMUL_UNHANDLED;
 
-	m->gpa = gpa;
-	m->len = len;
-	m->write = false;
-	m->valid = false;
+	m->pending.gpa = gpa;
+	m->pending.len = len;
 	run->exit_reason = KVM_EXIT_MMIO;
 	run->mmio.phys_addr = gpa;
 	run->mmio.len = len;
@@ -91,7 +90,8 @@ static int emul_write_phys(struct x86_emul_ctxt *c, u64 gpa, const void *val,
 			   unsigned int len)
 {
 	struct kvm_vcpu *vcpu = ctxt_vcpu(c);
-	struct kvm_run *run = vcpu->run;
+	struct kvm_mmio_request *m = &vcpu->arch.mmio;
+	struct kvm_mmio_frag *f;
 	int r;
 
 	down_read(&vcpu->kvm->slots_lock);
@@ -104,17 +104,31 @@ static int emul_write_phys(struct x86_emul_ctxt *c, u64 gpa, const void *val,
 
 	if (!kvm_irq_mmio_write(vcpu, gpa, len, val))
 		return X86EMUL_OK;
-	if (len > sizeof(run->mmio.data) || vcpu->arch.emul_exit)
+	if (len > sizeof(m->wr[0].data) || m->nr_wr == KVM_MMIO_MAX_FRAGS ||
+	    (vcpu->arch.emul_exit && !m->nr_wr))
 		return X86EMUL_UNHANDLED;
-	run->exit_reason = KVM_EXIT_MMIO;
-	run->mmio.phys_addr = gpa;
-	run->mmio.len = len;
-	run->mmio.is_write = 1;
-	memset(run->mmio.data, 0, sizeof(run->mmio.data));
-	memcpy(run->mmio.data, val, len);
+	f = &m->wr[m->nr_wr++];
+	f->gpa = gpa;
+	f->len = len;
+	memcpy(f->data, val, len);
 	vcpu->arch.emul_exit = true;
 	vcpu->arch.emul_io = EMUL_IO_NONE;
 	return X86EMUL_IO_QUEUED;
+}
+
+/* Put queued write fragment @m->wr_pos into kvm_run. */
+static void mmio_write_exit(struct kvm_vcpu *vcpu)
+{
+	struct kvm_mmio_request *m = &vcpu->arch.mmio;
+	struct kvm_mmio_frag *f = &m->wr[m->wr_pos];
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = f->gpa;
+	run->mmio.len = f->len;
+	run->mmio.is_write = 1;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	memcpy(run->mmio.data, f->data, f->len);
 }
 
 static bool cmpxchg_sized(void *p, const void *old, const void *new,
@@ -502,39 +516,57 @@ static void kvm_emul_inject(struct kvm_vcpu *vcpu,
 
 static int complete_emulated_io(struct kvm_vcpu *vcpu);
 
+/* The instruction is over: forget its MMIO reads and read-ahead data. */
+static void kvm_emul_done(struct kvm_vcpu *vcpu)
+{
+	vcpu->arch.mmio.nr_rd = 0;
+	vcpu->arch.pio.cached = false;
+}
+
 /* Emulate the instruction at RIP; exits as described at the top. */
 static int kvm_emulate_insn(struct kvm_vcpu *vcpu)
 {
+	struct kvm_mmio_request *m = &vcpu->arch.mmio;
 	struct x86_emul_ctxt c;
 	int r;
 
 	vcpu->arch.emul_exit = false;
+	m->nr_wr = 0;
+	m->wr_pos = 0;
 	kvm_emul_setup(vcpu, &c);
 	r = x86_emulate(&c);
 	switch (r) {
 	case X86EMUL_OK:
 		if (kvm_emul_commit(vcpu, &c) && !vcpu->arch.emul_exit) {
-			vcpu->arch.pio.cached = false;
+			kvm_emul_done(vcpu);
 			return kvm_complete_singlestep(vcpu);
 		}
 		break;
 	case X86EMUL_FAULT:
 		kvm_emul_commit(vcpu, &c);
 		kvm_emul_inject(vcpu, &c.exc);
+		m->nr_wr = 0;
 		break;
 	case X86EMUL_IO_NEEDED:
-		if (vcpu->arch.emul_exit)
-			break;
+		if (vcpu->arch.emul_exit && !m->nr_wr) {
+			/* A read (MMIO or port) waits for userspace. */
+			vcpu->arch.complete_userspace_io = complete_emulated_io;
+			return EXIT_USER;
+		}
 		fallthrough;
 	default:
-		vcpu->arch.pio.cached = false;
-		vcpu->arch.mmio.valid = false;
+		kvm_emul_done(vcpu);
 		return kvm_emulation_failure_insn(vcpu, &c.insn);
 	}
-	if (!vcpu->arch.emul_exit) {
-		vcpu->arch.pio.cached = false;
-		return EXIT_RESUME;
+	kvm_emul_done(vcpu);
+	if (m->nr_wr) {
+		mmio_write_exit(vcpu);
+		vcpu->arch.complete_userspace_io = complete_emulated_io;
+		return EXIT_USER;
 	}
+	if (!vcpu->arch.emul_exit)
+		return EXIT_RESUME;
+	/* An OUTS element is with userspace. */
 	vcpu->arch.complete_userspace_io = complete_emulated_io;
 	return EXIT_USER;
 }
@@ -542,13 +574,25 @@ static int kvm_emulate_insn(struct kvm_vcpu *vcpu)
 /* Next KVM_RUN after an emulated exit: take the data, emulate again. */
 static int complete_emulated_io(struct kvm_vcpu *vcpu)
 {
+	struct kvm_mmio_request *m = &vcpu->arch.mmio;
 	struct kvm_run *run = vcpu->run;
 
+	if (m->nr_wr) {
+		/* The instruction is done; its write fragments go out in turn. */
+		if (++m->wr_pos < m->nr_wr) {
+			mmio_write_exit(vcpu);
+			vcpu->arch.complete_userspace_io = complete_emulated_io;
+			return EXIT_USER;
+		}
+		m->nr_wr = 0;
+		return EXIT_RESUME;
+	}
 	switch (vcpu->arch.emul_io) {
 	case EMUL_IO_MMIO_READ:
-		memcpy(vcpu->arch.mmio.data, run->mmio.data,
-		       vcpu->arch.mmio.len);
-		vcpu->arch.mmio.valid = true;
+		m->pending.len = min_t(u8, m->pending.len,
+				       sizeof(m->pending.data));
+		memcpy(m->pending.data, run->mmio.data, m->pending.len);
+		m->rd[m->nr_rd++] = m->pending;
 		break;
 	case EMUL_IO_PIO_IN:
 		vcpu->arch.pio.cached = true;

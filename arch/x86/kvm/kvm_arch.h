@@ -74,13 +74,27 @@ struct kvm_pio_request {
 	u32 pos;
 };
 
-/* An MMIO exit in flight. */
-struct kvm_mmio_request {
+/*
+ * MMIO accesses of the instruction being emulated.  A page-crossing access
+ * is split in fragments, each its own exit: reads answered by userspace are
+ * kept until the instruction completes (it is emulated again from scratch
+ * after each one), writes are queued and go out one exit at a time.
+ */
+#define KVM_MMIO_MAX_FRAGS	4
+
+struct kvm_mmio_frag {
 	gpa_t gpa;
 	u8 len;
-	bool write;
-	bool valid;		/* @data holds the read's result */
 	u8 data[8];
+};
+
+struct kvm_mmio_request {
+	struct kvm_mmio_frag rd[KVM_MMIO_MAX_FRAGS];
+	u8 nr_rd;		/* answered reads */
+	struct kvm_mmio_frag wr[KVM_MMIO_MAX_FRAGS];
+	u8 nr_wr;		/* queued writes */
+	u8 wr_pos;		/* the write userspace has now */
+	struct kvm_mmio_frag pending;	/* the read userspace has now */
 };
 
 struct kvm_cpuid_entry2;
