@@ -173,8 +173,8 @@ static int handle_ioio(struct kvm_vcpu *vcpu)
 	};
 
 	/*
-	 * TCG's SVM sometimes reports the IN's own address: an instruction
-	 * is at least one byte long, so then ask the decoder.
+	 * An instruction is at least one byte long: an EXITINFO2 that is not
+	 * past RIP cannot be right, so do not trust it; ask the decoder.
 	 */
 	if (io.next_rip <= kvm_rip_read(vcpu)) {
 		unsigned int len = kvm_insn_len(vcpu);
