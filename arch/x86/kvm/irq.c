@@ -506,7 +506,6 @@ long kvm_irq_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_PIT_STATE2:
 	case KVM_CAP_REINJECT_CONTROL:
 	case KVM_CAP_IRQ_INJECT_STATUS:
-	case KVM_CAP_IRQ_ROUTING:
 	case KVM_CAP_SIGNAL_MSI:
 	case KVM_CAP_IRQFD:
 	case KVM_CAP_IRQFD_RESAMPLE:
@@ -516,6 +515,9 @@ long kvm_irq_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_SET_BOOT_CPU_ID:
 	case KVM_CAP_TSC_DEADLINE_TIMER:
 		return 1;
+	case KVM_CAP_IRQ_ROUTING:
+		/* The number of GSIs: QEMU sizes its routing table by it. */
+		return KVM_MAX_IRQ_ROUTES;
 	default:
 		return 0;
 	}

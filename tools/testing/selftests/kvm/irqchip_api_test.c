@@ -24,6 +24,8 @@ static void capabilities(void)
 
 	for (i = 0; i < ARRAY_SIZE(caps); i++)
 		TEST_ASSERT(kvm_check_cap(caps[i]) > 0, "capability %ld", caps[i]);
+	/* It counts the GSIs: QEMU sizes its routing table by it. */
+	TEST_ASSERT_GE(kvm_check_cap(KVM_CAP_IRQ_ROUTING), 24);
 }
 
 /* Everything that needs the irqchip says so when there is none. */
