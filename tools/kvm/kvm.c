@@ -115,6 +115,8 @@ static void kvm__open(struct kvm *kvm)
 		die("this KVM has no in-kernel irqchip (KVM_CAP_IRQCHIP)");
 	if (!kvm->caps.immediate_exit)
 		die("this KVM lacks KVM_CAP_IMMEDIATE_EXIT");
+	if (!kvm->caps.ext_cpuid)
+		die("this KVM cannot report CPUID (KVM_CAP_EXT_CPUID)");
 
 	kvm->vcpu_mmap_size = ioctl(kvm->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (kvm->vcpu_mmap_size < (int)sizeof(struct kvm_run))

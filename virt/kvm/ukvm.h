@@ -135,6 +135,9 @@ void kvm_destroy_vcpus(struct kvm *kvm);
 void kvm_get_kvm(struct kvm *kvm);
 void kvm_put_kvm(struct kvm *kvm);
 long kvm_vm_check_extension(struct kvm *kvm, long ext);
+/* hide_caps= (hidden_caps.c): capabilities answered as absent. */
+bool kvm_cap_hidden(long cap);
+bool kvm_ioctl_hidden(unsigned int ioctl, unsigned long arg);
 
 /*
  * Architecture hooks.  Ioctl hooks return -ENOTTY for ioctls they do not
