@@ -69,8 +69,11 @@ static long kvm_generic_check_extension(struct kvm *kvm, long ext)
 
 long kvm_vm_check_extension(struct kvm *kvm, long ext)
 {
-	long r = kvm_generic_check_extension(kvm, ext);
+	long r;
 
+	if (kvm_cap_hidden(ext))
+		return 0;
+	r = kvm_generic_check_extension(kvm, ext);
 	return r >= 0 ? r : kvm_arch_check_extension(kvm, ext);
 }
 
@@ -92,6 +95,9 @@ static long kvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 
 	if (kvm->mm != current->mm)
 		return -EIO;
+	/* What an older kernel says: unknown cap, unknown VM ioctl. */
+	if (kvm_ioctl_hidden(ioctl, arg))
+		return ioctl == KVM_ENABLE_CAP ? -EINVAL : -ENOTTY;
 
 	switch (ioctl) {
 	case KVM_CREATE_VCPU:
@@ -183,6 +189,8 @@ static long kvm_dev_ioctl(struct file *filp, unsigned int ioctl,
 			return -EINVAL;
 		return KVM_VCPU_MMAP_PAGES * PAGE_SIZE;
 	default:
+		if (kvm_ioctl_hidden(ioctl, arg))
+			return -EINVAL;
 		return kvm_arch_dev_ioctl(ioctl, arg);
 	}
 }

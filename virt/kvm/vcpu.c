@@ -103,7 +103,11 @@ static long kvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		r = kvm_vcpu_set_signal_mask(vcpu, (void __user *)arg);
 		break;
 	default:
-		r = kvm_arch_vcpu_ioctl(vcpu, ioctl, arg);
+		/* A hidden capability's ioctl is unknown, as on an older kernel. */
+		if (kvm_ioctl_hidden(ioctl, arg))
+			r = -EINVAL;
+		else
+			r = kvm_arch_vcpu_ioctl(vcpu, ioctl, arg);
 		break;
 	}
 	mutex_unlock(&vcpu->mutex);
