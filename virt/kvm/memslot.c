@@ -239,5 +239,14 @@ int kvm_read_guest(struct kvm *kvm, gpa_t gpa, void *data, unsigned long len)
 int kvm_write_guest(struct kvm *kvm, gpa_t gpa, const void *data,
 		    unsigned long len)
 {
-	return kvm_guest_copy(kvm, gpa, (void *)data, len, true);
+	gfn_t gfn = gpa >> PAGE_SHIFT, end = (gpa + len - 1) >> PAGE_SHIFT;
+	int r;
+
+	if (!len)
+		return 0;
+	r = kvm_guest_copy(kvm, gpa, (void *)data, len, true);
+	/* Even a partial copy may have written some of the pages. */
+	for (; gfn <= end; gfn++)
+		kvm_mark_page_dirty(kvm, gfn);
+	return r;
 }

@@ -42,6 +42,12 @@ struct kvm_memory_slot {
 	gfn_t base_gfn;
 	unsigned long npages;
 	unsigned long userspace_addr;
+	/*
+	 * With KVM_MEM_LOG_DIRTY_PAGES and no dirty ring: one bit per page,
+	 * followed by as many bits of scratch space for KVM_GET_DIRTY_LOG
+	 * and KVM_CLEAR_DIRTY_LOG (dirty_log.c); NULL otherwise.
+	 */
+	unsigned long *dirty_bitmap;
 };
 
 /*
@@ -120,6 +126,15 @@ void kvm_free_memslots(struct kvm *kvm);
 int kvm_read_guest(struct kvm *kvm, gpa_t gpa, void *data, unsigned long len);
 int kvm_write_guest(struct kvm *kvm, gpa_t gpa, const void *data,
 		    unsigned long len);
+
+/*
+ * Dirty logging (dirty_log.c).  kvm_mark_page_dirty() logs a write the
+ * kernel made to guest memory on the guest's behalf (emulated instructions,
+ * kvmclock, steal time, PV EOI...).  Call it after the write has landed,
+ * with kvm->slots_lock held (read is enough); it is cheap when @gfn's slot
+ * does not log.  kvm_write_guest() already calls it for what it writes.
+ */
+void kvm_mark_page_dirty(struct kvm *kvm, gfn_t gfn);
 
 static inline unsigned long gfn_to_hva_memslot(const struct kvm_memory_slot *s,
 					       gfn_t gfn)
