@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "kvm/builtin.h"
 #include "kvm/init.h"
+#include "kvm/initramfs.h"
 #include "kvm/kvm-cpu.h"
 #include "kvm/kvm.h"
 #include "kvm/x86.h"
@@ -49,12 +51,24 @@ static const struct option run_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static void run_usage(void)
+static void run_usage(bool sandbox)
 {
+	if (sandbox)
+		printf(
+"usage: lkvm sandbox [run options] -- COMMAND [ARG]...\n"
+"Runs COMMAND as root in a guest that sees the host's root file system\n"
+"read-only with a throw-away writable overlay, in the current directory,\n"
+"and exits with COMMAND's exit status.  Run options:\n");
+	else
+		printf(
+"usage: lkvm run [options]\n");
 	printf(
-"usage: lkvm run [options]\n"
-"  -k, --kernel FILE      kernel to boot: bzImage, or ELF vmlinux (PVH entry)\n"
-"  -i, --initrd FILE      initial ramdisk\n"
+"  -k, --kernel FILE      kernel to boot: bzImage, or ELF vmlinux (PVH entry);\n"
+"                         default: the newest /boot/vmlinuz-*\n"
+"  -i, --initrd FILE      initial ramdisk; default (and with no root= in\n"
+"                         -p): lkvm's own, which mounts the host's root\n"
+"                         read-only over 9p with a tmpfs overlay and runs\n"
+"                         a shell on the console\n"
 "  -p, --params \"PARAMS\"  kernel command line\n"
 "  -m, --mem MiB          guest memory (default %d)\n"
 "  -c, --cpus N           number of vCPUs (default %d)\n"
@@ -76,8 +90,10 @@ static void run_usage(void)
 "      --reboot           restart the guest when it reboots (default: exit)\n"
 "      --debug            print what lkvm does on stderr\n"
 "  -h, --help             this help\n"
-"exit status: 0 guest powered off or rebooted, 1 error or guest crash\n",
-	       DEFAULT_RAM_MIB, DEFAULT_NR_CPUS);
+"%s",
+	       DEFAULT_RAM_MIB, DEFAULT_NR_CPUS, sandbox ?
+"exit status: COMMAND's, or 1 when lkvm or the guest failed before it ended\n" :
+"exit status: 0 guest powered off or rebooted, 1 error or guest crash\n");
 }
 
 static u64 parse_count(const char *opt, const char *arg, u64 min)
@@ -183,16 +199,22 @@ static enum boot_mode parse_boot_mode(const char *arg)
 	die("--boot-mode: '%s' is not auto, 64, real or pvh", arg);
 }
 
-static void parse_run_options(struct kvm_config *cfg, int argc, char **argv)
+/*
+ * lkvm sandbox stops at the first non-option (or "--"): the rest is the
+ * command, whose own options are not lkvm's.
+ */
+static void parse_run_options(struct kvm_config *cfg, int argc, char **argv,
+			      bool sandbox)
 {
+	const char *cmd = sandbox ? "sandbox" : "run";
 	int c;
 
 	cfg->ram_mib = DEFAULT_RAM_MIB;
 	cfg->nr_cpus = DEFAULT_NR_CPUS;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":k:i:p:m:c:d:n:h", run_options,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, sandbox ? "+:k:i:p:m:c:d:n:h" :
+				":k:i:p:m:c:d:n:h", run_options, NULL)) != -1) {
 		switch (c) {
 		case 'k': cfg->kernel = optarg; break;
 		case 'i': cfg->initrd = optarg; break;
@@ -221,20 +243,23 @@ static void parse_run_options(struct kvm_config *cfg, int argc, char **argv)
 				die("--console: '%s' is not serial or virtio", optarg);
 			break;
 		case 'h':
-			run_usage();
+			run_usage(sandbox);
 			exit(0);
 		case ':':
 			die("option %s needs an argument", argv[optind - 1]);
 		default:
-			die("unknown option '%s' (try 'lkvm run --help')",
-			    argv[optind - 1]);
+			die("unknown option '%s' (try 'lkvm %s --help')",
+			    argv[optind - 1], cmd);
 		}
 	}
-	if (optind < argc)
+	if (sandbox) {
+		if (optind == argc)
+			die("no command given: lkvm sandbox [run options] -- COMMAND");
+		cfg->sandbox_argv = argv + optind;
+	} else if (optind < argc) {
 		die("unexpected argument '%s' (try 'lkvm run --help')",
 		    argv[optind]);
-	if (!cfg->kernel)
-		die("no kernel given: use -k bzImage");
+	}
 	if (cfg->balloon_mib >= cfg->ram_mib)
 		die("--balloon=%llu: not less than the guest's %llu MiB",
 		    (unsigned long long)cfg->balloon_mib,
@@ -244,8 +269,52 @@ static void parse_run_options(struct kvm_config *cfg, int argc, char **argv)
 		    (unsigned long long)cfg->ram_mib);
 }
 
+/*
+ * Without -i (and without root= in -p, or always for the sandbox) the
+ * guest gets lkvm's initramfs on the host's root, shared read-only.
+ */
+static void setup_host_root(struct kvm_config *cfg)
+{
+	static const char base[] = "console=ttyS0 panic=-1 quiet";
+	const char *user = cfg->params ? cfg->params : "";
+	const u8 *kernel;
+	size_t size;
+	char *params;
+
+	if (cfg->nr_shares == LKVM_MAX_9P)
+		die("--9p: at most %d shared directories with lkvm's "
+		    "initramfs (it shares the host's root)", LKVM_MAX_9P - 1);
+	cfg->shares[cfg->nr_shares++] = (struct share_config){ "/", HOST_ROOT_TAG };
+	/* The sandbox's output is the command's: kernel messages stay quiet. */
+	if (asprintf(&params, "%s%s %s", base,
+		     cfg->sandbox_argv ? " loglevel=1" : "", user) < 0)
+		die("out of memory");
+	cfg->params = params;
+	kernel = map_file(cfg->kernel, "kernel", &size);
+	cfg->initrd_data = initramfs__build(cfg, kernel, size, &cfg->initrd_size);
+	munmap((void *)kernel, size);
+}
+
+static bool wants_host_root(const struct kvm_config *cfg)
+{
+	if (cfg->initrd)
+		return false;
+	if (cfg->sandbox_argv || !cfg->params)
+		return true;
+	return !strstr(cfg->params, "root=");
+}
+
 static int exit_status(struct kvm *kvm)
 {
+	if (kvm->cfg->sandbox_argv) {
+		int status = atomic_load(&kvm->guest_status);
+
+		if (status >= 0)
+			return status;
+		if (kvm__stop_cause(kvm) != KVM_STOP_USER)
+			pr_err("the guest stopped before the command ended");
+		return 1;
+	}
 	switch (kvm__stop_cause(kvm)) {
 	case KVM_STOP_POWEROFF:
 	case KVM_STOP_REBOOT:
@@ -256,13 +325,17 @@ static int exit_status(struct kvm *kvm)
 	}
 }
 
-int cmd_run(int argc, char **argv)
+int run__guest(int argc, char **argv, bool sandbox)
 {
 	struct kvm_config cfg = { 0 };
 	struct kvm *kvm;
 	int status;
 
-	parse_run_options(&cfg, argc, argv);
+	parse_run_options(&cfg, argc, argv, sandbox);
+	if (!cfg.kernel)
+		cfg.kernel = initramfs__host_kernel();
+	if (wants_host_root(&cfg))
+		setup_host_root(&cfg);
 
 	kvm = kvm__new(&cfg);
 	for (int i = 0; i < kvm->nr_cpus; i++)
@@ -284,4 +357,9 @@ int cmd_run(int argc, char **argv)
 		die_errno("cannot restart lkvm for the guest's reboot");
 	}
 	return status;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	return run__guest(argc, argv, false);
 }

@@ -10,6 +10,7 @@
 
 const struct lkvm_command lkvm_commands[] = {
 	{ "run", cmd_run, "boot a kernel in a new guest" },
+	{ "sandbox", cmd_sandbox, "run a command in a guest on the host's root" },
 	{ "help", cmd_help, "list the commands, or show one's options" },
 	{ "version", cmd_version, "print lkvm's version" },
 	{ NULL, NULL, NULL },

@@ -175,7 +175,7 @@ static void load_bzimage(struct kvm *kvm, const u8 *image, size_t size,
 	if (initrd) {
 		initrd_addr = place_initrd(kvm, kernel_end,
 					   get32(image, HDR_INITRD_ADDR_MAX),
-					   initrd_size, kvm->cfg->initrd);
+					   initrd_size, initrd_name(kvm->cfg));
 		memcpy(guest_ptr(kvm, initrd_addr, initrd_size), initrd,
 		       initrd_size);
 		put32(bp, HDR_RAMDISK_IMAGE, (u32)initrd_addr);
@@ -208,8 +208,12 @@ void x86__load_kernel(struct kvm *kvm)
 	size_t size, initrd_size = 0;
 
 	image = map_file(cfg->kernel, "kernel", &size);
-	if (cfg->initrd)
+	if (cfg->initrd) {
 		initrd = map_file(cfg->initrd, "initrd", &initrd_size);
+	} else if (cfg->initrd_data) {
+		initrd = cfg->initrd_data;
+		initrd_size = cfg->initrd_size;
+	}
 
 	kvm->boot_mode = cfg->boot_mode;
 	if (is_bzimage(image, size)) {

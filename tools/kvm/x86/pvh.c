@@ -186,7 +186,7 @@ void pvh__load(struct kvm *kvm, const u8 *image, size_t size,
 		    ALIGN_DOWN(top - initrd_size, 4096) < kernel_end)
 			die("initrd %s (%zu MiB) does not fit in guest memory "
 			    "next to the kernel; give more memory with -m",
-			    cfg->initrd, (size_t)(initrd_size / MiB));
+			    initrd_name(cfg), (size_t)(initrd_size / MiB));
 		addr = ALIGN_DOWN(top - initrd_size, 4096);
 		memcpy(guest_ptr(kvm, addr, initrd_size), initrd, initrd_size);
 		mod = (void *)((u8 *)si + PVH_MODLIST_OFF);

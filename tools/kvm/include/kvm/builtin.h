@@ -2,6 +2,8 @@
 #ifndef KVM__BUILTIN_H
 #define KVM__BUILTIN_H
 
+#include <stdbool.h>
+
 /* One lkvm command; each lives in its own builtin-NAME.c. */
 struct lkvm_command {
 	const char *name;
@@ -12,6 +14,9 @@ struct lkvm_command {
 extern const struct lkvm_command lkvm_commands[];
 
 int cmd_run(int argc, char **argv);
+int cmd_sandbox(int argc, char **argv);
+/* lkvm run, or lkvm sandbox: parse the options, run the guest, exit status. */
+int run__guest(int argc, char **argv, bool sandbox);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 

@@ -55,6 +55,9 @@ struct kvm_config {
 	const char *name;
 	const char *kernel;
 	const char *initrd;
+	/* lkvm's own initramfs (initramfs.c), when no -i is given */
+	const u8 *initrd_data;
+	size_t initrd_size;
 	const char *params;
 	u64 ram_mib;
 	u64 nr_cpus;
@@ -70,7 +73,15 @@ struct kvm_config {
 	bool balloon;
 	u64 balloon_mib;	/* initial inflation target */
 	bool reboot;		/* keep running when the guest reboots */
+	/* lkvm sandbox: the command the guest runs (NULL-terminated) */
+	char **sandbox_argv;
 };
+
+/* For messages: the -i file, or lkvm's own initramfs. */
+static inline const char *initrd_name(const struct kvm_config *cfg)
+{
+	return cfg->initrd ? cfg->initrd : "(lkvm's initramfs)";
+}
 
 /*
  * What the KVM in use offers, asked once with KVM_CHECK_EXTENSION at
@@ -128,6 +139,8 @@ struct kvm {
 	u64 boot_info;		/* boot_params or PVH start_info address */
 
 	_Atomic int stop_cause;	/* enum kvm_exit_cause, first one wins */
+	/* lkvm sandbox: the command's exit status from the guest, or -1 */
+	_Atomic int guest_status;
 };
 
 /* Start of the 32-bit PCI hole: RAM below 4 GiB ends here at most. */
