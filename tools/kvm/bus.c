@@ -18,6 +18,7 @@ struct bus_range {
 	u64 len;
 	bus_handler_t fn;
 	void *opaque;
+	u64 accesses;		/* atomic adds under the read lock */
 };
 
 struct bus {
@@ -67,7 +68,7 @@ int bus__register(enum bus_type type, u64 base, u64 len,
 	} else {
 		memmove(&bus->ranges[i + 1], &bus->ranges[i],
 			(bus->nr - i) * sizeof(bus->ranges[0]));
-		bus->ranges[i] = (struct bus_range){ base, len, fn, opaque };
+		bus->ranges[i] = (struct bus_range){ base, len, fn, opaque, 0 };
 		bus->nr++;
 	}
 	pthread_rwlock_unlock(&bus->lock);
@@ -102,6 +103,8 @@ bool bus__dispatch(struct kvm_cpu *cpu, enum bus_type type, u64 addr,
 	pthread_rwlock_rdlock(&bus->lock);
 	i = bus__search(bus, addr);
 	if (i < bus->nr && bus->ranges[i].base <= addr) {
+		__atomic_fetch_add(&bus->ranges[i].accesses, 1,
+				   __ATOMIC_RELAXED);
 		r = bus->ranges[i];
 		found = true;
 	}
@@ -114,4 +117,18 @@ bool bus__dispatch(struct kvm_cpu *cpu, enum bus_type type, u64 addr,
 		len = r.base + r.len - addr;
 	r.fn(cpu, addr - r.base, data, len, is_write, r.opaque);
 	return true;
+}
+
+void bus__for_each(enum bus_type type,
+		   void (*fn)(u64 base, u64 len, u64 accesses, void *arg),
+		   void *arg)
+{
+	struct bus *bus = &buses[type];
+
+	pthread_rwlock_rdlock(&bus->lock);
+	for (int i = 0; i < bus->nr; i++)
+		fn(bus->ranges[i].base, bus->ranges[i].len,
+		   __atomic_load_n(&bus->ranges[i].accesses, __ATOMIC_RELAXED),
+		   arg);
+	pthread_rwlock_unlock(&bus->lock);
 }

@@ -13,6 +13,7 @@
 
 #include "kvm/bus.h"
 #include "kvm/kvm-cpu.h"
+#include "kvm/pause.h"
 
 /* The vCPU this thread runs, for the kick signal handler. */
 static __thread struct kvm_cpu *current_cpu;
@@ -163,8 +164,10 @@ static void *kvm_cpu__thread(void *arg)
 	pthread_setname_np(pthread_self(), name);
 
 	while (kvm__stop_cause(cpu->kvm) == KVM_STOP_NONE) {
+		kvm_cpu__park(cpu);	/* lkvm pause, debug, gdb */
 		if (ioctl(cpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
+				cpu->user_exits[KVM_EXIT_INTR]++;
 				cpu->run->immediate_exit = 0;
 				continue;
 			}
@@ -173,9 +176,12 @@ static void *kvm_cpu__thread(void *arg)
 			kvm__request_stop(cpu->kvm, KVM_STOP_CRASH);
 			break;
 		}
+		cpu->user_exits[MIN(cpu->run->exit_reason,
+				    LKVM_NR_EXIT_COUNTS - 1)]++;
 		if (!kvm_cpu__handle_exit(cpu))
 			break;
 	}
+	kvm_cpu__exited(cpu);
 	if (lkvm_debug)
 		kvm_cpu__dump_regs(cpu);
 	return NULL;

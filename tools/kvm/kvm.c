@@ -73,6 +73,9 @@ static void kvm__probe_caps(struct kvm *kvm)
 	c->set_tss_addr = check_ext(kvm, KVM_CAP_SET_TSS_ADDR);
 	c->ext_cpuid = check_ext(kvm, KVM_CAP_EXT_CPUID);
 	c->user_nmi = check_ext(kvm, KVM_CAP_USER_NMI);
+	c->adjust_clock = check_ext(kvm, KVM_CAP_ADJUST_CLOCK);
+	c->binary_stats = check_ext(kvm, KVM_CAP_BINARY_STATS_FD);
+	c->guest_debug = check_ext(kvm, KVM_CAP_SET_GUEST_DEBUG);
 	c->nr_vcpus = check_ext(kvm, KVM_CAP_NR_VCPUS);
 	c->max_vcpus = check_ext(kvm, KVM_CAP_MAX_VCPUS);
 	c->nr_memslots = check_ext(kvm, KVM_CAP_NR_MEMSLOTS);

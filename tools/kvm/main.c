@@ -11,6 +11,12 @@
 const struct lkvm_command lkvm_commands[] = {
 	{ "run", cmd_run, "boot a kernel in a new guest" },
 	{ "sandbox", cmd_sandbox, "run a command in a guest on the host's root" },
+	{ "list", cmd_list, "list the running guests of this user" },
+	{ "stop", cmd_stop, "stop a running guest, or all of them" },
+	{ "pause", cmd_pause, "park every vCPU of a running guest" },
+	{ "resume", cmd_resume, "let a paused guest run again" },
+	{ "balloon", cmd_balloon, "inflate or deflate a guest's balloon" },
+	{ "stat", cmd_stat, "exit counts and device counters of a guest" },
 	{ "help", cmd_help, "list the commands, or show one's options" },
 	{ "version", cmd_version, "print lkvm's version" },
 	{ NULL, NULL, NULL },

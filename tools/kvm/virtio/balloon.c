@@ -7,9 +7,11 @@
  * --balloon=MiB sets the request at start; Ctrl-A b asks for 64 MiB more,
  * Ctrl-A B for 64 MiB less.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <sys/mman.h>
 
+#include "kvm/balloon.h"
 #include "kvm/init.h"
 #include "kvm/kvm.h"
 #include "kvm/term.h"
@@ -73,20 +75,48 @@ static void balloon__config_written(struct virtio_device *vdev, u32 off,
 		 balloon_config.actual, balloon_config.num_pages);
 }
 
+/*
+ * Set the request to mib (clamped to what the guest can give; the
+ * control channel and the terminal escapes).  Returns the new request.
+ */
+static long balloon__set_locked(struct virtio_device *vdev, long mib)
+{
+	long pages_per_mib = MiB / BALLOON_PAGE_SIZE;
+	long max = (long)(vdev->kvm->ram_size / MiB) - BALLOON_STEP_MIB;
+
+	mib = MAX(0, MIN(mib, max));
+	balloon_config.num_pages = mib * pages_per_mib;
+	virtio__signal_config(vdev);
+	return mib;
+}
+
+int balloon__request(struct kvm *kvm, long mib, bool relative,
+		     long *target, long *actual)
+{
+	long pages_per_mib = MiB / BALLOON_PAGE_SIZE;
+
+	if (!kvm->cfg->balloon)
+		return -ENODEV;
+	pthread_mutex_lock(&balloon_dev.lock);
+	if (relative)
+		mib += (long)balloon_config.num_pages / pages_per_mib;
+	*target = balloon__set_locked(&balloon_dev, mib);
+	*actual = (long)balloon_config.actual / pages_per_mib;
+	pthread_mutex_unlock(&balloon_dev.lock);
+	return 0;
+}
+
 /* Terminal thread: move the request by delta MiB, within guest RAM. */
 static void balloon__adjust(struct virtio_device *vdev, long delta_mib)
 {
 	long pages_per_mib = MiB / BALLOON_PAGE_SIZE;
-	long max = (long)(vdev->kvm->ram_size / MiB) - BALLOON_STEP_MIB;
 	char msg[96];
 	long mib;
 	int n;
 
 	pthread_mutex_lock(&vdev->lock);
 	mib = (long)balloon_config.num_pages / pages_per_mib + delta_mib;
-	mib = MAX(0, MIN(mib, max));
-	balloon_config.num_pages = mib * pages_per_mib;
-	virtio__signal_config(vdev);
+	mib = balloon__set_locked(vdev, mib);
 	pthread_mutex_unlock(&vdev->lock);
 
 	n = snprintf(msg, sizeof(msg), "\r\n[lkvm: asking the guest's "

@@ -29,6 +29,14 @@ int bus__unregister(enum bus_type type, u64 base);
 bool bus__dispatch(struct kvm_cpu *cpu, enum bus_type type, u64 addr,
 		   u8 *data, u32 len, bool is_write);
 
+/*
+ * Every range with the number of accesses routed to it (lkvm stat); the
+ * count restarts when a range is registered again (a PCI BAR moving).
+ */
+void bus__for_each(enum bus_type type,
+		   void (*fn)(u64 base, u64 len, u64 accesses, void *arg),
+		   void *arg);
+
 /* Little-endian helpers for handlers. */
 static inline u64 bus__get(const u8 *data, u32 len)
 {

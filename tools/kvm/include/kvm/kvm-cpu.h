@@ -7,6 +7,9 @@
 
 #include "kvm/kvm.h"
 
+/* KVM_EXIT_* reasons lkvm counts; larger ones count in the last slot. */
+#define LKVM_NR_EXIT_COUNTS	64
+
 struct kvm_cpu {
 	int id;
 	int fd;
@@ -14,6 +17,8 @@ struct kvm_cpu {
 	struct kvm *kvm;
 	pthread_t thread;
 	bool started;
+	/* Returns from KVM_RUN by exit reason (EINTR: KVM_EXIT_INTR). */
+	u64 user_exits[LKVM_NR_EXIT_COUNTS];	/* lkvm stat */
 };
 
 struct kvm_cpu *kvm_cpu__new(struct kvm *kvm, int id);

@@ -98,6 +98,9 @@ struct kvm_caps {
 	bool set_tss_addr;
 	bool ext_cpuid;
 	bool user_nmi;
+	bool adjust_clock;	/* KVM_GET/SET_CLOCK: pauses keep guest time */
+	bool binary_stats;	/* KVM_GET_STATS_FD */
+	int guest_debug;	/* KVM_CAP_SET_GUEST_DEBUG (gdb stub) */
 	int nr_vcpus;		/* recommended maximum */
 	int max_vcpus;		/* hard maximum */
 	int nr_memslots;
