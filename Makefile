@@ -5,6 +5,8 @@
 #                 test (host, ABI, test bed on upstream kvm-amd and on ukvm)
 #   make run      build and boot a Linux guest with lkvm on ukvm in the test bed
 #   make bench    benchmarks, ukvm and upstream side by side in one L1 boot
+#   make compat   the previous release's lkvm and selftests on today's ukvm,
+#                 today's on upstream kvm-amd (also part of make check)
 #
 # The module is built with Kbuild (see ./Kbuild) against the newest installed
 # Debian linux-headers-*-amd64, never `uname -r`; KDIR= overrides.
@@ -14,7 +16,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 VMTEST := tools/testing/vmtest/vmtest
 SUBDIRS := $(wildcard tools/kvm tools/testing/selftests/kvm tools/testing/bench tools/testing/unit tools/testing/abi)
 
-.PHONY: all module tools deps check run bench clean
+.PHONY: all module tools deps check run bench compat clean
 
 all: module tools
 
@@ -39,6 +41,10 @@ run: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/bench
+
+compat: deps
+	@$(MAKE) --no-print-directory all
+	@COMPAT_UPSTREAM=1 scripts/check compat
 
 clean:
 	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
