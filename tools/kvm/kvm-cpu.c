@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "kvm/bus.h"
+#include "kvm/debug.h"
 #include "kvm/kvm-cpu.h"
 #include "kvm/pause.h"
 
@@ -210,40 +211,8 @@ void kvm_cpu__join_all(struct kvm *kvm)
 		pthread_join(kvm->cpus[i]->thread, NULL);
 }
 
-static void dump_seg(const char *name, struct kvm_segment *s)
-{
-	fprintf(stderr, " %-4s sel %04x base %016llx limit %08x type %x "
-		"s%d dpl%d p%d l%d db%d g%d\r\n", name, s->selector,
-		(unsigned long long)s->base, s->limit, s->type, s->s, s->dpl,
-		s->present, s->l, s->db, s->g);
-}
-
+/* The full dump of lkvm debug (x86/dump.c), CR LF for a raw terminal. */
 void kvm_cpu__dump_regs(struct kvm_cpu *cpu)
 {
-	struct kvm_regs r;
-	struct kvm_sregs s;
-
-	if (ioctl(cpu->fd, KVM_GET_REGS, &r) < 0 ||
-	    ioctl(cpu->fd, KVM_GET_SREGS, &s) < 0) {
-		pr_err("vCPU %d: cannot read registers: %s", cpu->id,
-		       strerror(errno));
-		return;
-	}
-	fprintf(stderr, "vCPU %d registers:\r\n"
-		" rip %016llx rflags %016llx\r\n"
-		" rax %016llx rbx %016llx rcx %016llx rdx %016llx\r\n"
-		" rsi %016llx rdi %016llx rbp %016llx rsp %016llx\r\n"
-		" r8  %016llx r9  %016llx r10 %016llx r11 %016llx\r\n"
-		" r12 %016llx r13 %016llx r14 %016llx r15 %016llx\r\n"
-		" cr0 %016llx cr2 %016llx cr3 %016llx cr4 %016llx\r\n"
-		" efer %016llx apic_base %016llx\r\n", cpu->id,
-		r.rip, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi,
-		r.rbp, r.rsp, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14,
-		r.r15, s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.apic_base);
-	dump_seg("cs", &s.cs);
-	dump_seg("ds", &s.ds);
-	dump_seg("ss", &s.ss);
-	dump_seg("tr", &s.tr);
-	fprintf(stderr, " gdt %016llx/%04x idt %016llx/%04x\r\n",
-		s.gdt.base, s.gdt.limit, s.idt.base, s.idt.limit);
+	debug__dump_cpu_stderr(cpu);
 }

@@ -17,6 +17,7 @@ const struct lkvm_command lkvm_commands[] = {
 	{ "resume", cmd_resume, "let a paused guest run again" },
 	{ "balloon", cmd_balloon, "inflate or deflate a guest's balloon" },
 	{ "stat", cmd_stat, "exit counts and device counters of a guest" },
+	{ "debug", cmd_debug, "dump a guest's vCPUs, inject an NMI or SysRq" },
 	{ "help", cmd_help, "list the commands, or show one's options" },
 	{ "version", cmd_version, "print lkvm's version" },
 	{ NULL, NULL, NULL },

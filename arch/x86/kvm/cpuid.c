@@ -10,6 +10,7 @@
 #include <asm/fpu/xcr.h>
 
 #include "x86.h"
+#include "kvm_para.h"
 
 #define KVM_MAX_CPUID_ENTRIES	256
 
@@ -156,6 +157,29 @@ static void add_basic_leaves(void)
 	}
 }
 
+/*
+ * The KVM paravirtual leaves (Documentation/virt/kvm/x86/cpuid.rst
+ * upstream): the signature, then what ukvm implements of the
+ * paravirtual interface (kvm_para.c, pvclock.c).
+ */
+static void add_kvm_leaves(void)
+{
+	struct kvm_cpuid_entry2 *e;
+
+	e = add_leaf(KVM_CPUID_SIGNATURE, 0, 0);
+	if (!e)
+		return;
+	e->eax = KVM_CPUID_FEATURES;
+	memcpy(&e->ebx, KVM_SIGNATURE, 4);
+	memcpy(&e->ecx, KVM_SIGNATURE + 4, 4);
+	memcpy(&e->edx, KVM_SIGNATURE + 8, 4);
+	e = add_leaf(KVM_CPUID_FEATURES, 0, 0);
+	if (!e)
+		return;
+	e->eax = kvm_pv_features();
+	e->ebx = e->ecx = e->edx = 0;
+}
+
 static void add_ext_leaves(void)
 {
 	u32 max = min_t(u32, cpuid_eax(0x80000000), LEAF_MAX_EXT);
@@ -178,6 +202,8 @@ void kvm_cpuid_init(void)
 	add_ext_leaves();
 	for (i = 0; i < nr_supported; i++)
 		mask_leaf(&supported[i]);
+	/* Not host leaves: nothing of the host's to mask. */
+	add_kvm_leaves();
 }
 
 void kvm_cpuid_exit(void)

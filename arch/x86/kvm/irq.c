@@ -17,6 +17,7 @@
 #include "ioapic.h"
 #include "i8259.h"
 #include "i8254.h"
+#include "kvm_para.h"
 
 /* MSI address and data (SDM vol 3, 10.11.1 and 10.11.2). */
 #define MSI_ADDR_DEST_SHIFT	12
@@ -551,6 +552,7 @@ int kvm_irq_vcpu_create(struct kvm_vcpu *vcpu)
 
 	init_waitqueue_head(&vcpu->arch.wq);
 	vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
+	kvm_pv_vcpu_reset(vcpu);
 	if (!irqchip_in_kernel(kvm))
 		return 0;
 	/* Application processors wait for INIT/SIPI (SDM vol 3, 8.4). */
@@ -571,6 +573,10 @@ static long kvm_mp_state(struct kvm_vcpu *vcpu, void __user *argp, bool set)
 	if (!set) {
 		kvm_lapic_process_events(vcpu);
 		mp.mp_state = vcpu->arch.mp_state;
+		/* A kicked HLT is over, as far as anyone can tell. */
+		if (mp.mp_state == KVM_MP_STATE_HALTED &&
+		    READ_ONCE(vcpu->arch.pv.pv_unhalted))
+			mp.mp_state = KVM_MP_STATE_RUNNABLE;
 		return copy_to_user(argp, &mp, sizeof(mp)) ? -EFAULT : 0;
 	}
 	if (copy_from_user(&mp, argp, sizeof(mp)))
@@ -751,6 +757,7 @@ int kvm_irq_inject(struct kvm_vcpu *vcpu, bool busy)
 	}
 windows:
 	kvm_request_windows(vcpu);
+	kvm_lapic_pv_eoi_before_entry(vcpu);
 	return EXIT_RESUME;
 }
 
@@ -779,6 +786,12 @@ static bool kvm_vcpu_wakeup(struct kvm_vcpu *vcpu)
 		return true;
 	if (vcpu->arch.mp_state != KVM_MP_STATE_HALTED)
 		return false;	/* waiting for INIT/SIPI */
+	/* KVM_HC_KICK_CPU ends a HLT whatever IF says (PV spinlocks). */
+	if (READ_ONCE(vcpu->arch.pv.pv_unhalted)) {
+		WRITE_ONCE(vcpu->arch.pv.pv_unhalted, false);
+		vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
+		return true;
+	}
 	if (atomic_read(&vcpu->arch.nmi_pending) ||
 	    (kvm_cpu_has_interrupt(vcpu) &&
 	     (kvm_x86_ops->get_rflags(vcpu) & X86_EFLAGS_IF))) {

@@ -111,7 +111,12 @@ int kvm_lapic_tpr_blocked(struct kvm_vcpu *vcpu);
 void kvm_lapic_ack_interrupt(struct kvm_vcpu *vcpu, int vector);
 bool kvm_lapic_accept_pic_intr(struct kvm_vcpu *vcpu);
 void kvm_lapic_cr8_to_guest(struct kvm_vcpu *vcpu);
-void kvm_lapic_cr8_from_guest(struct kvm_vcpu *vcpu);
+void kvm_lapic_after_exit(struct kvm_vcpu *vcpu);
+void kvm_lapic_set_pv_eoi(struct kvm_vcpu *vcpu, u64 data);
+void kvm_lapic_pv_eoi_before_entry(struct kvm_vcpu *vcpu);
+void kvm_pv_kick_cpu(struct kvm *kvm, u32 apic_id);
+long kvm_pv_send_ipi(struct kvm_vcpu *src, u64 lo, u64 hi, u32 min, u64 icr,
+		     bool op64);
 int kvm_lapic_mmio_read(struct kvm_vcpu *vcpu, gpa_t gpa, int len, void *val);
 int kvm_lapic_mmio_write(struct kvm_vcpu *vcpu, gpa_t gpa, int len,
 			 const void *val);

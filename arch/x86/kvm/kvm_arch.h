@@ -29,6 +29,7 @@ enum {
 	KVM_REQ_TLB_FLUSH,	/* guest translations changed: flush ASID */
 	KVM_REQ_EVENT,		/* re-evaluate interrupts (irq.c) */
 	KVM_REQ_MSR_FILTER_CHANGED, /* recompute the MSR intercepts */
+	KVM_REQ_CLOCK_UPDATE,	/* rewrite the guest's kvmclock (pvclock.c) */
 };
 
 /* The nested page table root and what protects it. */
@@ -36,6 +37,34 @@ struct kvm_mmu {
 	spinlock_t lock;	/* protects every NPT entry and the root */
 	u64 *root;		/* top-level table (PML4), NULL until the first fault */
 	u64 root_pa;
+};
+
+/*
+ * kvmclock and TSC matching (pvclock.c).  kvmclock is one VM-wide clock:
+ * @master_ns at host TSC @master_tsc, advancing with the host TSC.
+ */
+struct kvm_arch_clock {
+	spinlock_t lock;	/* protects every field below */
+	u64 master_tsc;
+	u64 master_ns;
+	u64 wall_clock_msr;	/* MSR_KVM_WALL_CLOCK(_NEW) as last written */
+	/* The last TSC value a VMM wrote, to give matching writes one offset. */
+	bool tsc_written;
+	u64 last_tsc_write;	/* the guest TSC value written */
+	u64 last_tsc_host;	/* the host TSC at that moment */
+	u64 last_tsc_offset;
+};
+
+/* The paravirtual interfaces a guest enabled through KVM's MSRs. */
+struct kvm_vcpu_pv {
+	u64 system_time_msr;	/* MSR_KVM_SYSTEM_TIME(_NEW) as written */
+	u32 pvclock_version;	/* of the record we write */
+	bool guest_stopped;	/* KVM_KVMCLOCK_CTRL: tell the next update */
+	u64 steal_msr;		/* MSR_KVM_STEAL_TIME */
+	u64 last_steal;		/* run_delay already accounted */
+	bool last_steal_valid;
+	u64 pv_eoi_msr;		/* MSR_KVM_PV_EOI_EN */
+	bool pv_unhalted;	/* KVM_HC_KICK_CPU arrived: HLT ends */
 };
 
 struct kvm_x86_irqchip;
@@ -55,6 +84,10 @@ struct kvm_arch {
 	struct kvm_msr_filter_set __rcu *msr_filter;
 	u32 max_vcpu_ids;	/* KVM_CAP_MAX_VCPU_ID as enabled, 0 = default */
 	u32 n_mmu_pages;	/* KVM_SET_NR_MMU_PAGES (no shadow MMU uses it) */
+	struct kvm_arch_clock clock;
+	/* KVM_CAP_SPLIT_IRQCHIP: local APICs only, the rest in userspace. */
+	bool irqchip_split;
+	u32 nr_reserved_ioapic_pins;
 };
 
 struct kvm_queued_exception {
@@ -159,6 +192,8 @@ struct kvm_vcpu_arch {
 	bool nmi_masked;	/* an NMI handler runs until its IRET */
 	bool nmi_iret;		/* that IRET exited: unmask once past it */
 	u64 nmi_iret_rip;
+
+	struct kvm_vcpu_pv pv;	/* kvm_para.c, pvclock.c */
 
 	void *backend;		/* hardware-specific vCPU state */
 };

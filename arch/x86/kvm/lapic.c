@@ -15,6 +15,7 @@
 #include <asm/msr.h>
 
 #include "lapic.h"
+#include "kvm_para.h"
 
 /* Version register: an integrated APIC, version 0x14, 6 LVT entries. */
 #define APIC_VERSION_VALUE	(0x14 | ((6 - 1) << 16))
@@ -801,13 +802,163 @@ void kvm_lapic_cr8_to_guest(struct kvm_vcpu *vcpu)
 	vcpu->arch.cr8 = apic->cr8_shadow;
 }
 
-/* After the exit: the guest may have written CR8 without exiting. */
-void kvm_lapic_cr8_from_guest(struct kvm_vcpu *vcpu)
+/* ---- PV EOI (MSR_KVM_PV_EOI_EN) ------------------------------------------ */
+
+/*
+ * A guest that enabled PV EOI tests and clears bit 0 of its flag word
+ * (KVM_PV_EOI_ENABLED) in its EOI routine and writes EOI only if the bit
+ * was clear.  We set the flag when ending the one vector in service
+ * needs nothing but clearing ISR: it is the only one, nothing waits in
+ * IRR (that would need an exit to be injected anyway) and it is edge
+ * triggered (a level one must reach the IOAPIC at once).  After the next
+ * exit a cleared flag is the guest's EOI.
+ */
+static gpa_t pv_eoi_gpa(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.pv.pv_eoi_msr & ~(u64)KVM_MSR_ENABLED;
+}
+
+void kvm_lapic_set_pv_eoi(struct kvm_vcpu *vcpu, u64 data)
+{
+	vcpu->arch.pv.pv_eoi_msr = data;
+	if (vcpu_apic(vcpu))
+		vcpu_apic(vcpu)->pv_eoi_pending = false;
+}
+
+/* Exactly one vector in service (returns it), or -1. */
+static int isr_single(struct kvm_lapic *apic)
+{
+	int i, vector = -1;
+
+	for (i = 0; i < 8; i++) {
+		u32 w = kvm_lapic_get_reg(apic, APIC_ISR + i * 0x10);
+
+		if (!w)
+			continue;
+		if (vector >= 0 || (w & (w - 1)))
+			return -1;
+		vector = i * 32 + __ffs(w);
+	}
+	return vector;
+}
+
+/* Before entry, after injection: set or clear the guest's flag. */
+void kvm_lapic_pv_eoi_before_entry(struct kvm_vcpu *vcpu)
+{
+	struct kvm_lapic *apic = vcpu_apic(vcpu);
+	int vector;
+	u8 flag;
+
+	if (!apic || !(vcpu->arch.pv.pv_eoi_msr & KVM_MSR_ENABLED))
+		return;
+	vector = isr_single(apic);
+	if (vector >= 0 && (vec_highest(apic, APIC_IRR) >= 0 ||
+			    vec_test(apic, APIC_TMR, vector)))
+		vector = -1;
+	if (vector < 0 && !apic->pv_eoi_pending)
+		return;
+	if (vector >= 0 && apic->pv_eoi_pending &&
+	    apic->pv_eoi_vector == vector)
+		return;
+	flag = vector >= 0 ? KVM_PV_EOI_ENABLED : KVM_PV_EOI_DISABLED;
+	if (kvm_pv_write_guest(vcpu->kvm, pv_eoi_gpa(vcpu), &flag,
+			       sizeof(flag))) {
+		apic->pv_eoi_pending = false;
+		return;
+	}
+	apic->pv_eoi_pending = vector >= 0;
+	apic->pv_eoi_vector = vector;
+}
+
+/* After an exit: did the guest end the vector through its flag? */
+static void apic_pv_eoi_after_exit(struct kvm_lapic *apic)
+{
+	struct kvm_vcpu *vcpu = apic->vcpu;
+	u8 flag;
+
+	if (!apic->pv_eoi_pending)
+		return;
+	if (kvm_pv_read_guest(vcpu->kvm, pv_eoi_gpa(vcpu), &flag,
+			      sizeof(flag)) ||
+	    (flag & KVM_PV_EOI_ENABLED))
+		return;
+	apic->pv_eoi_pending = false;
+	apic_eoi(apic);
+}
+
+/* ---- after each exit ------------------------------------------------------ */
+
+void kvm_lapic_after_exit(struct kvm_vcpu *vcpu)
 {
 	struct kvm_lapic *apic = vcpu_apic(vcpu);
 
-	if (apic && vcpu->arch.cr8 != apic->cr8_shadow)
+	if (!apic)
+		return;
+	/* The guest may have written CR8 without exiting. */
+	if (vcpu->arch.cr8 != apic->cr8_shadow)
 		apic_set_tpr(apic, (vcpu->arch.cr8 & 0xf) << 4);
+	apic_pv_eoi_after_exit(apic);
+}
+
+/* ---- paravirtual IPIs and kicks (hypercall.c) ------------------------------ */
+
+/* KVM_HC_KICK_CPU: the vCPU with APIC ID @id leaves its HLT. */
+void kvm_pv_kick_cpu(struct kvm *kvm, u32 id)
+{
+	struct kvm_vcpu *vcpu;
+	int i;
+
+	kvm_for_each_vcpu(i, vcpu, kvm) {
+		struct kvm_lapic *apic = vcpu_apic(vcpu);
+
+		if (!apic || apic_id(apic) != id)
+			continue;
+		WRITE_ONCE(vcpu->arch.pv.pv_unhalted, true);
+		kvm_make_request(KVM_REQ_EVENT, vcpu);
+		kvm_vcpu_kick(vcpu);
+		return;
+	}
+}
+
+/*
+ * KVM_HC_SEND_IPI: @icr's vector and delivery mode to the APIC IDs
+ * @min + n for every bit n of the 2 x 64 (32 outside 64-bit mode) bit
+ * map @lo:@hi, physical destinations only.  Returns how many took it.
+ */
+long kvm_pv_send_ipi(struct kvm_vcpu *src, u64 lo, u64 hi, u32 min, u64 icr,
+		     bool op64)
+{
+	struct kvm_lapic_irq irq = {
+		.vector = icr & APIC_VECTOR_MASK,
+		.delivery_mode = icr & APIC_MODE_MASK,
+		.level = icr & APIC_INT_ASSERT,
+		.trig_level = icr & APIC_INT_LEVELTRIG,
+	};
+	u32 bits = op64 ? 64 : 32;
+	struct kvm_vcpu *vcpu;
+	long n = 0;
+	int i;
+
+	if (icr & (APIC_DEST_LOGICAL | APIC_SHORT_MASK))
+		return -KVM_EINVAL;
+	kvm_for_each_vcpu(i, vcpu, src->kvm) {
+		struct kvm_lapic *apic = vcpu_apic(vcpu);
+		u32 off;
+		bool hit;
+
+		if (!apic || !apic->hw_enabled || apic_id(apic) < min)
+			continue;
+		off = apic_id(apic) - min;
+		if (off < bits)
+			hit = (lo >> off) & 1;
+		else if (off < 2 * bits)
+			hit = (hi >> (off - bits)) & 1;
+		else
+			hit = false;
+		if (hit)
+			n += apic_accept_irq(apic, &irq);
+	}
+	return n;
 }
 
 /* ---- events for the vCPU thread -------------------------------------- */
@@ -831,6 +982,7 @@ static void apic_accept_init_sipi(struct kvm_lapic *apic)
 		kvm_x86_ops->vcpu_reset(vcpu);
 		kvm_vcpu_reset_state(vcpu);
 		kvm_lapic_reset(vcpu, true);
+		kvm_pv_vcpu_reset(vcpu);
 		atomic_set(&vcpu->arch.nmi_pending, 0);
 		vcpu->arch.nmi_masked = false;
 		vcpu->arch.nmi_iret = false;

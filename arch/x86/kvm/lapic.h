@@ -49,6 +49,10 @@ struct kvm_lapic {
 
 	unsigned long pending_events;	/* KVM_APIC_INIT, KVM_APIC_SIPI */
 	u8 sipi_vector;
+
+	/* PV EOI: the guest's flag is set for @pv_eoi_vector (vCPU thread). */
+	bool pv_eoi_pending;
+	u8 pv_eoi_vector;
 };
 
 static inline u32 kvm_lapic_get_reg(struct kvm_lapic *apic, int reg)

@@ -10,6 +10,7 @@
 
 #include "x86.h"
 #include "irq.h"
+#include "kvm_para.h"
 
 /* Entries per KVM_GET/SET_MSRS call (upstream's MAX_IO_MSRS). */
 #define KVM_MAX_MSRS_IOCTL	256
@@ -37,6 +38,10 @@ static const u32 msrs_to_save[] = {
 	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_TSC_AUX,
 	MSR_IA32_TSC_ADJUST, MSR_IA32_ARCH_CAPABILITIES, MSR_IA32_MISC_ENABLE,
 	MSR_IA32_MCG_STATUS, MSR_IA32_UCODE_REV, MSR_K7_HWCR,
+	/* The paravirtual MSRs (kvm_para.c), as upstream lists them. */
+	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK,
+	MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK_NEW,
+	MSR_KVM_STEAL_TIME, MSR_KVM_PV_EOI_EN,
 };
 
 static const u32 feature_msrs[] = {
@@ -250,6 +255,9 @@ int kvm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 	r = kvm_lapic_msr_read(vcpu, index, data);
 	if (r != -ENOENT)
 		return r;
+	r = kvm_pv_msr_read(vcpu, index, data);
+	if (r != -ENOENT)
+		return r;
 
 	switch (index) {
 	case MSR_EFER:
@@ -293,14 +301,10 @@ int kvm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 	return kvm_get_plain_msr(vcpu, index, data);
 }
 
+/* Guest writes move TSC_ADJUST; VMM writes are matched (pvclock.c). */
 static int kvm_set_tsc(struct kvm_vcpu *vcpu, u64 data, bool host)
 {
-	u64 now = rdtsc() + vcpu->arch.tsc_offset;
-
-	/* A guest write moves TSC_ADJUST along (SDM vol 3, 17.17.3). */
-	if (!host)
-		vcpu->arch.tsc_adjust += data - now;
-	vcpu->arch.tsc_offset = data - rdtsc();
+	kvm_tsc_write(vcpu, data, host);
 	return 0;
 }
 
@@ -339,6 +343,9 @@ int kvm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data, bool host)
 
 	if (r != -ENOENT)
 		return r;
+	r = kvm_pv_msr_write(vcpu, index, data, host);
+	if (r != -ENOENT)
+		return r;
 	switch (index) {
 	case MSR_EFER:
 		return kvm_set_efer(vcpu, data, host);
@@ -366,7 +373,8 @@ int kvm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data, bool host)
 	case MSR_IA32_TSC_ADJUST:
 		/* The guest's write moves its TSC; a VMM's restores state. */
 		if (!host)
-			vcpu->arch.tsc_offset += data - vcpu->arch.tsc_adjust;
+			kvm_tsc_set_offset(vcpu, vcpu->arch.tsc_offset +
+					   data - vcpu->arch.tsc_adjust);
 		vcpu->arch.tsc_adjust = data;
 		return 0;
 	case MSR_IA32_ARCH_CAPABILITIES:
@@ -408,7 +416,8 @@ void kvm_msr_vcpu_reset(struct kvm_vcpu *vcpu)
 	vcpu->arch.apic_base = APIC_DEFAULT_BASE | MSR_IA32_APICBASE_ENABLE;
 	if (vcpu->vcpu_id == vcpu->kvm->arch.bsp_vcpu_id)
 		vcpu->arch.apic_base |= MSR_IA32_APICBASE_BSP;
-	vcpu->arch.tsc_offset = -rdtsc();
+	/* A new vCPU's TSC is 0, matched with its siblings' (pvclock.c). */
+	kvm_tsc_write(vcpu, 0, true);
 }
 
 long kvm_dev_ioctl_get_feature_msrs(struct kvm_msrs __user *argp)

@@ -16,6 +16,7 @@
 
 #include "x86.h"
 #include "irq.h"
+#include "kvm_para.h"
 
 const struct kvm_x86_ops *kvm_x86_ops;
 u64 host_efer;
@@ -74,7 +75,10 @@ long kvm_arch_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_ENABLE_CAP_VM:
 	case KVM_CAP_X86_USER_SPACE_MSR:
 	case KVM_CAP_X86_MSR_FILTER:
+	case KVM_CAP_KVMCLOCK_CTRL:
 		return 1;
+	case KVM_CAP_ADJUST_CLOCK:
+		return kvm_clock_adjust_cap();
 	default:
 		return kvm_irq_check_extension(kvm, ext);
 	}
@@ -162,6 +166,7 @@ int kvm_arch_init_vm(struct kvm *kvm, unsigned long type)
 	if (type)
 		return -EINVAL;
 	kvm->arch.n_mmu_pages = KVM_DEFAULT_MMU_PAGES;
+	kvm_clock_init_vm(kvm);
 	return kvm_mmu_init_vm(kvm);
 }
 
@@ -220,6 +225,9 @@ long kvm_arch_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg)
 		mutex_unlock(&kvm->lock);
 		return 0;
 	}
+	case KVM_GET_CLOCK:
+	case KVM_SET_CLOCK:
+		return kvm_clock_vm_ioctl(kvm, ioctl, (void __user *)arg);
 	default:
 		return kvm_irq_vm_ioctl(kvm, ioctl, arg);
 	}
@@ -304,6 +312,8 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 		return kvm_vcpu_ioctl_set_guest_debug(vcpu, argp);
 	case KVM_TRANSLATE:
 		return kvm_vcpu_ioctl_translate(vcpu, argp);
+	case KVM_KVMCLOCK_CTRL:
+		return kvm_vcpu_kvmclock_ctrl(vcpu);
 	default:
 		r = kvm_irq_vcpu_ioctl(vcpu, ioctl, arg);
 		if (r != -ENOTTY)
@@ -473,6 +483,8 @@ static void kvm_process_requests(struct kvm_vcpu *vcpu)
 		kvm_x86_ops->msr_filter_changed(vcpu);
 	/* Events are evaluated on every entry anyway (kvm_irq_inject). */
 	kvm_check_request(KVM_REQ_EVENT, vcpu);
+	/* kvmclock and steal time records (kvm_para.c). */
+	kvm_pv_before_entry(vcpu);
 	/* The guest may have cleared the debugger's TF (POPF, IRET). */
 	if ((vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP) &&
 	    !(kvm_x86_ops->get_rflags(vcpu) & X86_EFLAGS_TF))
@@ -561,7 +573,7 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 	WRITE_ONCE(vcpu->mode, OUTSIDE_GUEST_MODE);
 	local_irq_enable();
 	preempt_enable();
-	kvm_lapic_cr8_from_guest(vcpu);
+	kvm_lapic_after_exit(vcpu);
 	return kvm_x86_ops->handle_exit(vcpu);
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kvm/bus.h"
+#include "kvm/debug.h"
 #include "kvm/init.h"
 #include "kvm/kvm.h"
 #include "kvm/term.h"
@@ -44,6 +45,7 @@
 #define UART_MCR_OUT2	0x08
 #define UART_MCR_LOOP	0x10
 #define UART_LSR_DR	0x01
+#define UART_LSR_BI	0x10
 #define UART_LSR_THRE	0x20
 #define UART_LSR_TEMT	0x40
 #define UART_MSR_CTS	0x10
@@ -67,6 +69,7 @@ struct uart {
 	bool irq_level;		/* what the irqchip line is set to */
 	u8 rx[UART_RX_SIZE];
 	unsigned int rx_head, rx_count;
+	int rx_break;		/* rx[] index of a break's NUL, or -1 */
 };
 
 static struct uart uarts[] = {
@@ -143,6 +146,8 @@ static u8 uart__read(struct uart *u, u32 reg)
 		if (!u->rx_count)
 			return 0;
 		v = u->rx[u->rx_head];
+		if ((int)u->rx_head == u->rx_break)
+			u->rx_break = -1;
 		u->rx_head = (u->rx_head + 1) % UART_RX_SIZE;
 		u->rx_count--;
 		return v;
@@ -160,7 +165,9 @@ static u8 uart__read(struct uart *u, u32 reg)
 		return u->mcr;
 	case UART_LSR:
 		return UART_LSR_THRE | UART_LSR_TEMT |
-		       (u->rx_count ? UART_LSR_DR : 0);
+		       (u->rx_count ? UART_LSR_DR : 0) |
+		       (u->rx_count && (int)u->rx_head == u->rx_break ?
+			UART_LSR_BI : 0);
 	case UART_MSR:
 		v = uart__msr(u);
 		u->msr &= ~0x0f;	/* reading clears the delta bits */
@@ -239,6 +246,25 @@ static size_t uart__input(void *opaque, const u8 *buf, size_t len)
 	return n;
 }
 
+/*
+ * lkvm debug --sysrq: a break condition on ttyS0 (a NUL received with
+ * LSR.BI, 16550D 8.6.3), which Linux takes as "the next key is a magic
+ * SysRq", then the key.
+ */
+void serial__sysrq(u8 key)
+{
+	struct uart *u = &uarts[0];
+
+	pthread_mutex_lock(&u->lock);
+	if (u->rx_count + 2 <= UART_RX_SIZE) {
+		u->rx_break = (u->rx_head + u->rx_count) % UART_RX_SIZE;
+		uart__rx_push(u, 0);
+		uart__rx_push(u, key);
+		uart__update_irq(u);
+	}
+	pthread_mutex_unlock(&u->lock);
+}
+
 static int serial__init(struct kvm *kvm)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(uarts); i++) {
@@ -246,6 +272,7 @@ static int serial__init(struct kvm *kvm)
 		int r;
 
 		u->kvm = kvm;
+		u->rx_break = -1;
 		pthread_mutex_init(&u->lock, NULL);
 		r = bus__register(BUS_PIO, u->port, UART_NR_REGS, uart__io, u);
 		if (r < 0) {

@@ -249,7 +249,9 @@ static void svm_msr_filter_changed(struct kvm_vcpu *vcpu)
 
 static void svm_init_intercepts(struct vmcb_control_area *c)
 {
-	c->intercepts[INTERCEPT_WORD_EXC] = BIT(AC_VECTOR) | BIT(DB_VECTOR);
+	/* #UD: VMCALL is turned into VMMCALL (hypercall.c). */
+	c->intercepts[INTERCEPT_WORD_EXC] = BIT(AC_VECTOR) | BIT(DB_VECTOR) |
+					    BIT(UD_VECTOR);
 	c->intercepts[INTERCEPT_WORD_3] = INTERCEPT_INTR | INTERCEPT_NMI |
 		INTERCEPT_SMI | INTERCEPT_INIT | INTERCEPT_RDPMC |
 		INTERCEPT_CPUID | INTERCEPT_RSM | INTERCEPT_INVD |

@@ -8,9 +8,7 @@
 
 #include "svm.h"
 #include "irq.h"
-
-/* KVM's "no such hypercall" (include/uapi/linux/kvm_para.h: KVM_ENOSYS). */
-#define KVM_HC_ENOSYS		1000
+#include "kvm_para.h"
 
 /* Instruction lengths for exits without next-RIP save (no prefixes). */
 #define LEN_CPUID		2	/* 0f a2 */
@@ -133,9 +131,14 @@ static int handle_msr(struct kvm_vcpu *vcpu)
 
 static int handle_vmmcall(struct kvm_vcpu *vcpu)
 {
-	/* No paravirtual hypercall is offered yet. */
-	kvm_reg_write(vcpu, VCPU_REGS_RAX, (unsigned long)-KVM_HC_ENOSYS);
+	kvm_emulate_hypercall(vcpu);
 	return svm_skip(vcpu, LEN_VMMCALL);
+}
+
+/* #UD is intercepted for VMCALL, the Intel hypercall (hypercall.c). */
+static int handle_ud_intercept(struct kvm_vcpu *vcpu)
+{
+	return kvm_handle_ud(vcpu);
 }
 
 static int handle_nop_insn(struct kvm_vcpu *vcpu)
@@ -212,6 +215,7 @@ static const svm_exit_handler svm_exit_handlers[SVM_EXIT_NR_CODES] = {
 	[SVM_EXIT_EXCP_BASE + DB_VECTOR]	= handle_db,
 	[SVM_EXIT_EXCP_BASE + BP_VECTOR]	= handle_bp,
 	[SVM_EXIT_EXCP_BASE + AC_VECTOR]	= handle_ac,
+	[SVM_EXIT_EXCP_BASE + UD_VECTOR]	= handle_ud_intercept,
 	[SVM_EXIT_VINTR]			= handle_vintr,
 	[SVM_EXIT_INTR]				= handle_host_event,
 	[SVM_EXIT_NMI]				= handle_host_event,

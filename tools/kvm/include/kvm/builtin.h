@@ -23,6 +23,7 @@ int cmd_pause(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_balloon(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
+int cmd_debug(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
