@@ -53,6 +53,7 @@ static long kvm_generic_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
 	case KVM_CAP_IMMEDIATE_EXIT:
 	case KVM_CAP_CHECK_EXTENSION_VM:
+	case KVM_CAP_BINARY_STATS_FD:
 		return 1;
 	case KVM_CAP_NR_VCPUS:
 		return min_t(long, num_online_cpus(), KVM_MAX_VCPUS);
@@ -80,12 +81,16 @@ long kvm_vm_check_extension(struct kvm *kvm, long ext)
 static long kvm_vm_ioctl_set_memory_region(struct kvm *kvm, void __user *argp)
 {
 	struct kvm_userspace_memory_region mem;
+	long r;
 
 	if (copy_from_user(&mem, argp, sizeof(mem)))
 		return -EFAULT;
 	if ((u16)mem.slot >= KVM_USER_MEM_SLOTS)
 		return -EINVAL;
-	return kvm_set_memory_region(kvm, &mem);
+	r = kvm_set_memory_region(kvm, &mem);
+	if (!r)
+		kvm->stat.memslot_updates++;
+	return r;
 }
 
 static long kvm_vm_ioctl(struct file *filp, unsigned int ioctl,
@@ -110,6 +115,8 @@ static long kvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return kvm_irqfd(kvm, (void __user *)arg);
 	case KVM_IOEVENTFD:
 		return kvm_ioeventfd(kvm, (void __user *)arg);
+	case KVM_GET_STATS_FD:
+		return kvm_vm_get_stats_fd(kvm);
 	default:
 		return kvm_arch_vm_ioctl(kvm, ioctl, arg);
 	}

@@ -26,6 +26,8 @@ typedef u64 gfn_t;
 #include "kvm_arch.h"
 /* In-kernel device buses and eventfds. */
 #include "iobus.h"
+/* Binary statistics (KVM_GET_STATS_FD). */
+#include "stats.h"
 
 #define KVM_MAX_VCPUS		KVM_ARCH_MAX_VCPUS
 #define KVM_MAX_VCPU_IDS	KVM_ARCH_MAX_VCPU_IDS
@@ -71,6 +73,7 @@ struct kvm {
 	atomic_t online_vcpus;		/* vcpus[0..online_vcpus) are valid */
 	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
 	struct kvm_io_state io;		/* iobus.c, eventfd.c */
+	struct kvm_vm_stat stat;	/* stats.c */
 	struct kvm_arch arch;
 };
 
@@ -91,6 +94,7 @@ struct kvm_vcpu {
 	unsigned long requests;		/* KVM_REQ_* bits, set from anywhere */
 	bool sigset_active;
 	sigset_t sigset;		/* KVM_SET_SIGNAL_MASK, applied in KVM_RUN */
+	struct kvm_vcpu_stat stat;	/* stats.c; written by this vCPU only */
 	struct kvm_vcpu_arch arch;
 };
 

@@ -76,6 +76,7 @@ static int emul_read_phys(struct x86_emul_ctxt *c, u64 gpa, void *val,
 
 	m->pending.gpa = gpa;
 	m->pending.len = len;
+	vcpu->stat.mmio_exits++;
 	run->exit_reason = KVM_EXIT_MMIO;
 	run->mmio.phys_addr = gpa;
 	run->mmio.len = len;
@@ -123,6 +124,7 @@ static void mmio_write_exit(struct kvm_vcpu *vcpu)
 	struct kvm_mmio_frag *f = &m->wr[m->wr_pos];
 	struct kvm_run *run = vcpu->run;
 
+	vcpu->stat.mmio_exits++;
 	run->exit_reason = KVM_EXIT_MMIO;
 	run->mmio.phys_addr = f->gpa;
 	run->mmio.len = f->len;

@@ -13,6 +13,7 @@
 
 #define KVM_ARCH_MAX_VCPUS	256
 #define KVM_ARCH_MAX_VCPU_IDS	1024
+#define KVM_MAX_MCE_BANKS	32	/* KVM_CAP_MCE */
 
 /* Indices into kvm_vcpu_arch.regs[], in the hardware's encoding order. */
 enum kvm_reg {
@@ -173,6 +174,11 @@ struct kvm_vcpu_arch {
 	u64 mtrr_fixed[11];
 	u64 mtrr_var[16];	/* base/mask pairs, 8 ranges */
 	u64 plain_msrs[32];	/* WR_KEEP values of msr.c's plain_msrs[] */
+	/* Machine-check MSRs (mce.c): CTL, STATUS, ADDR, MISC per bank. */
+	u64 mcg_cap;
+	u64 mcg_ctl;
+	u64 mcg_status;
+	u64 mce_banks[KVM_MAX_MCE_BANKS * 4];
 
 	u64 db[4];		/* guest DR0-3 */
 	u64 dr6;

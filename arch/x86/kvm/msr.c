@@ -37,11 +37,11 @@ static const u32 msrs_to_save[] = {
 	MSR_STAR, MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_SYSCALL_MASK, MSR_LSTAR,
 	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_TSC_AUX,
 	MSR_IA32_TSC_ADJUST, MSR_IA32_ARCH_CAPABILITIES, MSR_IA32_MISC_ENABLE,
-	MSR_IA32_MCG_STATUS, MSR_IA32_UCODE_REV, MSR_K7_HWCR,
 	/* The paravirtual MSRs (kvm_para.c), as upstream lists them. */
 	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK,
 	MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK_NEW,
 	MSR_KVM_STEAL_TIME, MSR_KVM_PV_EOI_EN,
+	MSR_IA32_MCG_STATUS, MSR_IA32_MCG_CTL, MSR_IA32_UCODE_REV, MSR_K7_HWCR,
 };
 
 static const u32 feature_msrs[] = {
@@ -72,9 +72,6 @@ static const struct kvm_plain_msr plain_msrs[] = {
 	{ MSR_IA32_UCODE_WRITE, WR_IGNORE },
 	{ MSR_IA32_POWER_CTL, WR_KEEP, ~0ULL },
 	{ MSR_IA32_BBL_CR_CTL3, WR_IGNORE },
-	/* Machine check: no banks (MCG_CAP = 0), MCG_STATUS is kept. */
-	{ MSR_IA32_MCG_CAP, WR_GP },
-	{ MSR_IA32_MCG_STATUS, WR_KEEP, ~0ULL },
 	/* No LBR virtualisation: DEBUGCTL reads 0, writes are dropped. */
 	{ MSR_IA32_DEBUGCTLMSR, WR_IGNORE },
 	{ MSR_IA32_LASTBRANCHFROMIP, WR_GP },
@@ -258,6 +255,9 @@ int kvm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 	r = kvm_pv_msr_read(vcpu, index, data);
 	if (r != -ENOENT)
 		return r;
+	r = kvm_mce_get_msr(vcpu, index, data, host);
+	if (r != -ENOENT)
+		return r;
 
 	switch (index) {
 	case MSR_EFER:
@@ -344,6 +344,9 @@ int kvm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data, bool host)
 	if (r != -ENOENT)
 		return r;
 	r = kvm_pv_msr_write(vcpu, index, data, host);
+	if (r != -ENOENT)
+		return r;
+	r = kvm_mce_set_msr(vcpu, index, data, host);
 	if (r != -ENOENT)
 		return r;
 	switch (index) {

@@ -79,6 +79,8 @@ long kvm_arch_check_extension(struct kvm *kvm, long ext)
 		return 1;
 	case KVM_CAP_ADJUST_CLOCK:
 		return kvm_clock_adjust_cap();
+	case KVM_CAP_MCE:
+		return KVM_MAX_MCE_BANKS;
 	default:
 		return kvm_irq_check_extension(kvm, ext);
 	}
@@ -97,6 +99,8 @@ long kvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
 		return kvm_dev_ioctl_get_msr_index_list(argp, true);
 	case KVM_GET_MSRS:
 		return kvm_dev_ioctl_get_feature_msrs(argp);
+	case KVM_X86_GET_MCE_CAP_SUPPORTED:
+		return kvm_dev_ioctl_get_mce_cap(argp);
 	default:
 		return -EINVAL;
 	}
@@ -265,6 +269,7 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 	}
 	kvm_vcpu_reset_state(vcpu);
 	kvm_msr_vcpu_reset(vcpu);
+	kvm_mce_vcpu_create(vcpu);
 	vcpu->arch.tsc_khz = tsc_khz;
 	r = kvm_irq_vcpu_create(vcpu);
 	if (r) {
@@ -314,6 +319,10 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 		return kvm_vcpu_ioctl_translate(vcpu, argp);
 	case KVM_KVMCLOCK_CTRL:
 		return kvm_vcpu_kvmclock_ctrl(vcpu);
+	case KVM_X86_SETUP_MCE:
+		return kvm_vcpu_ioctl_setup_mce(vcpu, argp);
+	case KVM_X86_SET_MCE:
+		return kvm_vcpu_ioctl_set_mce(vcpu, argp);
 	default:
 		r = kvm_irq_vcpu_ioctl(vcpu, ioctl, arg);
 		if (r != -ENOTTY)
@@ -477,8 +486,10 @@ static int kvm_inject_pending(struct kvm_vcpu *vcpu)
 
 static void kvm_process_requests(struct kvm_vcpu *vcpu)
 {
-	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
+	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu)) {
+		vcpu->stat.tlb_flush++;
 		kvm_x86_ops->flush_guest_tlb(vcpu);
+	}
 	if (kvm_check_request(KVM_REQ_MSR_FILTER_CHANGED, vcpu))
 		kvm_x86_ops->msr_filter_changed(vcpu);
 	/* Events are evaluated on every entry anyway (kvm_irq_inject). */
@@ -592,6 +603,7 @@ static int vcpu_run(struct kvm_vcpu *vcpu)
 		if (r <= 0)
 			return r;
 		if (signal_pending(current)) {
+			vcpu->stat.signal_exits++;
 			vcpu->run->exit_reason = KVM_EXIT_INTR;
 			return -EINTR;
 		}

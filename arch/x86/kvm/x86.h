@@ -209,6 +209,15 @@ int kvm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data, bool host);
 int kvm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data, bool host);
 void kvm_msr_vcpu_reset(struct kvm_vcpu *vcpu);
 
+/* Machine checks (mce.c). */
+void kvm_mce_vcpu_create(struct kvm_vcpu *vcpu);
+int kvm_mce_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data, bool host);
+int kvm_mce_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data, bool host);
+long kvm_dev_ioctl_get_mce_cap(u64 __user *argp);
+long kvm_vcpu_ioctl_setup_mce(struct kvm_vcpu *vcpu, u64 __user *argp);
+long kvm_vcpu_ioctl_set_mce(struct kvm_vcpu *vcpu,
+			    struct kvm_x86_mce __user *argp);
+
 /* Register ioctls (regs.c). */
 long kvm_arch_vcpu_state_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 			       void __user *argp);

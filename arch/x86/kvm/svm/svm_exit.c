@@ -40,6 +40,7 @@ static int svm_skip(struct kvm_vcpu *vcpu, int len)
 static int handle_host_event(struct kvm_vcpu *vcpu)
 {
 	/* INTR/NMI/SMI/INIT: the host takes it once interrupts are on. */
+	vcpu->stat.irq_exits++;
 	return EXIT_RESUME;
 }
 
@@ -73,6 +74,7 @@ static int handle_vintr(struct kvm_vcpu *vcpu)
 {
 	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
 
+	vcpu->stat.irq_window_exits++;
 	c->int_ctl &= ~(V_IRQ_MASK | V_IGN_TPR_MASK | V_INTR_PRIO_MASK);
 	c->intercepts[INTERCEPT_WORD_3] &= ~INTERCEPT_VINTR;
 	return EXIT_RESUME;
@@ -109,6 +111,7 @@ static int handle_dr_access(struct kvm_vcpu *vcpu)
 
 static int handle_cpuid(struct kvm_vcpu *vcpu)
 {
+	vcpu->stat.cpuid_exits++;
 	kvm_emulate_cpuid(vcpu);
 	return svm_skip(vcpu, LEN_CPUID);
 }
@@ -117,6 +120,7 @@ static int handle_hlt(struct kvm_vcpu *vcpu)
 {
 	int r = svm_skip(vcpu, LEN_HLT);
 
+	vcpu->stat.halt_exits++;
 	return r == EXIT_RESUME ? kvm_emulate_halt(vcpu) : r;
 }
 
@@ -124,6 +128,7 @@ static int handle_msr(struct kvm_vcpu *vcpu)
 {
 	unsigned long next_rip = svm_next_rip(vcpu, LEN_RDMSR);
 
+	vcpu->stat.msr_exits++;
 	if (to_svm(vcpu)->vmcb->control.exit_info_1)
 		return kvm_emulate_wrmsr(vcpu, next_rip);
 	return kvm_emulate_rdmsr(vcpu, next_rip);
@@ -131,6 +136,7 @@ static int handle_msr(struct kvm_vcpu *vcpu)
 
 static int handle_vmmcall(struct kvm_vcpu *vcpu)
 {
+	vcpu->stat.hypercalls++;
 	kvm_emulate_hypercall(vcpu);
 	return svm_skip(vcpu, LEN_VMMCALL);
 }
@@ -175,6 +181,7 @@ static int handle_ioio(struct kvm_vcpu *vcpu)
 		.next_rip = c->exit_info_2,
 	};
 
+	vcpu->stat.io_exits++;
 	/*
 	 * An instruction is at least one byte long: an EXITINFO2 that is not
 	 * past RIP cannot be right, so do not trust it; ask the decoder.
@@ -193,6 +200,7 @@ static int handle_npf(struct kvm_vcpu *vcpu)
 {
 	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
 
+	vcpu->stat.npf_exits++;
 	return kvm_mmu_page_fault(vcpu, c->exit_info_2, c->exit_info_1);
 }
 
@@ -275,6 +283,7 @@ int svm_handle_exit(struct kvm_vcpu *vcpu)
 	struct vcpu_svm *svm = to_svm(vcpu);
 	u64 code = svm->vmcb->control.exit_code;
 
+	vcpu->stat.exits++;
 	if (code == SVM_EXIT_ERR)
 		return kvm_exit_fail_entry(vcpu, code);
 
