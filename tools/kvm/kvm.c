@@ -18,9 +18,9 @@
 /* Intel VMX needs three pages below 4 GiB for its real-mode TSS. */
 #define KVM_TSS_ADDR	0xfffbd000UL
 
-static int check_ext(struct kvm *kvm, long cap)
+static int check_ext(int fd, long cap)
 {
-	int r = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, cap);
+	int r = ioctl(fd, KVM_CHECK_EXTENSION, cap);
 
 	return r < 0 ? 0 : r;
 }
@@ -59,26 +59,30 @@ static void kvm__mask_caps(struct kvm_caps *c)
 	free(list);
 }
 
-static void kvm__probe_caps(struct kvm *kvm)
+/*
+ * Probe on @fd: /dev/kvm before the VM exists, then again on the VM fd
+ * where KVM_CAP_CHECK_EXTENSION_VM says the answer may be VM-specific.
+ */
+static void kvm__probe_caps(struct kvm *kvm, int fd)
 {
 	struct kvm_caps *c = &kvm->caps;
 
-	c->irqchip = check_ext(kvm, KVM_CAP_IRQCHIP);
-	c->pit2 = check_ext(kvm, KVM_CAP_PIT2);
-	c->irqfd = check_ext(kvm, KVM_CAP_IRQFD);
-	c->ioeventfd = check_ext(kvm, KVM_CAP_IOEVENTFD);
-	c->signal_msi = check_ext(kvm, KVM_CAP_SIGNAL_MSI);
-	c->irq_routing = check_ext(kvm, KVM_CAP_IRQ_ROUTING);
-	c->immediate_exit = check_ext(kvm, KVM_CAP_IMMEDIATE_EXIT);
-	c->set_tss_addr = check_ext(kvm, KVM_CAP_SET_TSS_ADDR);
-	c->ext_cpuid = check_ext(kvm, KVM_CAP_EXT_CPUID);
-	c->user_nmi = check_ext(kvm, KVM_CAP_USER_NMI);
-	c->adjust_clock = check_ext(kvm, KVM_CAP_ADJUST_CLOCK);
-	c->binary_stats = check_ext(kvm, KVM_CAP_BINARY_STATS_FD);
-	c->guest_debug = check_ext(kvm, KVM_CAP_SET_GUEST_DEBUG);
-	c->nr_vcpus = check_ext(kvm, KVM_CAP_NR_VCPUS);
-	c->max_vcpus = check_ext(kvm, KVM_CAP_MAX_VCPUS);
-	c->nr_memslots = check_ext(kvm, KVM_CAP_NR_MEMSLOTS);
+	c->irqchip = check_ext(fd, KVM_CAP_IRQCHIP);
+	c->pit2 = check_ext(fd, KVM_CAP_PIT2);
+	c->irqfd = check_ext(fd, KVM_CAP_IRQFD);
+	c->ioeventfd = check_ext(fd, KVM_CAP_IOEVENTFD);
+	c->signal_msi = check_ext(fd, KVM_CAP_SIGNAL_MSI);
+	c->irq_routing = check_ext(fd, KVM_CAP_IRQ_ROUTING);
+	c->immediate_exit = check_ext(fd, KVM_CAP_IMMEDIATE_EXIT);
+	c->set_tss_addr = check_ext(fd, KVM_CAP_SET_TSS_ADDR);
+	c->ext_cpuid = check_ext(fd, KVM_CAP_EXT_CPUID);
+	c->user_nmi = check_ext(fd, KVM_CAP_USER_NMI);
+	c->adjust_clock = check_ext(fd, KVM_CAP_ADJUST_CLOCK);
+	c->binary_stats = check_ext(fd, KVM_CAP_BINARY_STATS_FD);
+	c->guest_debug = check_ext(fd, KVM_CAP_SET_GUEST_DEBUG);
+	c->nr_vcpus = check_ext(fd, KVM_CAP_NR_VCPUS);
+	c->max_vcpus = check_ext(fd, KVM_CAP_MAX_VCPUS);
+	c->nr_memslots = check_ext(fd, KVM_CAP_NR_MEMSLOTS);
 	/* The API says: no KVM_CAP_NR_VCPUS means 4, no MAX_VCPUS means NR. */
 	if (!c->nr_vcpus)
 		c->nr_vcpus = 4;
@@ -91,6 +95,20 @@ static void kvm__probe_caps(struct kvm *kvm)
 		 c->irqchip, c->pit2, c->irqfd, c->ioeventfd, c->signal_msi,
 		 c->irq_routing, c->immediate_exit, c->nr_vcpus,
 		 c->max_vcpus, c->nr_memslots);
+}
+
+/*
+ * The vCPU loop relies on these; a KVM without them cannot boot Linux the
+ * way lkvm does, so say which one is missing.
+ */
+static void kvm__require_caps(struct kvm *kvm)
+{
+	if (!kvm->caps.irqchip)
+		die("this KVM has no in-kernel irqchip (KVM_CAP_IRQCHIP)");
+	if (!kvm->caps.immediate_exit)
+		die("this KVM lacks KVM_CAP_IMMEDIATE_EXIT");
+	if (!kvm->caps.ext_cpuid)
+		die("this KVM cannot report CPUID (KVM_CAP_EXT_CPUID)");
 }
 
 static void kvm__open(struct kvm *kvm)
@@ -108,18 +126,8 @@ static void kvm__open(struct kvm *kvm)
 	if (version != KVM_API_VERSION)
 		die("/dev/kvm speaks API version %d, lkvm needs %d",
 		    version, KVM_API_VERSION);
-	kvm__probe_caps(kvm);
-
-	/*
-	 * The vCPU loop relies on these; a KVM without them cannot boot
-	 * Linux the way lkvm does, so say which one is missing.
-	 */
-	if (!kvm->caps.irqchip)
-		die("this KVM has no in-kernel irqchip (KVM_CAP_IRQCHIP)");
-	if (!kvm->caps.immediate_exit)
-		die("this KVM lacks KVM_CAP_IMMEDIATE_EXIT");
-	if (!kvm->caps.ext_cpuid)
-		die("this KVM cannot report CPUID (KVM_CAP_EXT_CPUID)");
+	kvm__probe_caps(kvm, kvm->sys_fd);
+	kvm__require_caps(kvm);
 
 	kvm->vcpu_mmap_size = ioctl(kvm->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (kvm->vcpu_mmap_size < (int)sizeof(struct kvm_run))
@@ -155,6 +163,10 @@ struct kvm *kvm__new(struct kvm_config *cfg)
 	kvm->vm_fd = ioctl(kvm->sys_fd, KVM_CREATE_VM, 0);
 	if (kvm->vm_fd < 0)
 		die_errno("KVM_CREATE_VM");
+	if (check_ext(kvm->sys_fd, KVM_CAP_CHECK_EXTENSION_VM)) {
+		kvm__probe_caps(kvm, kvm->vm_fd);
+		kvm__require_caps(kvm);
+	}
 
 	kvm__init_ram(kvm);
 	kvm__create_irqchip(kvm);
