@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "kvm/builtin.h"
+#include "kvm/gdb.h"
 #include "kvm/init.h"
 #include "kvm/initramfs.h"
 #include "kvm/kvm-cpu.h"
@@ -29,6 +30,7 @@ enum {
 	OPT_DEBUG,
 	OPT_NAME,
 	OPT_REBOOT,
+	OPT_GDB,
 };
 
 static const struct option run_options[] = {
@@ -46,6 +48,7 @@ static const struct option run_options[] = {
 	{ "console",	required_argument, NULL, OPT_CONSOLE },
 	{ "boot-mode",	required_argument, NULL, OPT_BOOT_MODE },
 	{ "reboot",	no_argument,	   NULL, OPT_REBOOT },
+	{ "gdb",	optional_argument, NULL, OPT_GDB },
 	{ "debug",	no_argument,	   NULL, OPT_DEBUG },
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -88,6 +91,7 @@ static void run_usage(bool sandbox)
 "                         bzImage entry: 64-bit (default) or 16-bit real-mode\n"
 "                         setup; an ELF vmlinux always uses PVH\n"
 "      --reboot           restart the guest when it reboots (default: exit)\n"
+"      --gdb [PORT]       gdb remote stub on 127.0.0.1:PORT (default 1234)\n"
 "      --debug            print what lkvm does on stderr\n"
 "  -h, --help             this help\n"
 "%s",
@@ -233,6 +237,20 @@ static void parse_run_options(struct kvm_config *cfg, int argc, char **argv,
 		case OPT_NAME: cfg->name = optarg; break;
 		case OPT_BOOT_MODE: cfg->boot_mode = parse_boot_mode(optarg); break;
 		case OPT_REBOOT: cfg->reboot = true; break;
+		case OPT_GDB: {
+			/* --gdb, --gdb=PORT or --gdb PORT */
+			u64 port = GDB_DEFAULT_PORT;
+			const char *arg = optarg;
+
+			if (!arg && optind < argc && parse_u64(argv[optind], &port))
+				arg = argv[optind++];
+			else if (arg && !parse_u64(arg, &port))
+				port = 0;
+			if (!port || port > 65535)
+				die("--gdb: '%s' is not a TCP port", arg);
+			cfg->gdb_port = port;
+			break;
+		}
 		case OPT_DEBUG: lkvm_debug = true; break;
 		case OPT_CONSOLE:
 			if (!strcmp(optarg, "serial"))

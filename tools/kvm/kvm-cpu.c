@@ -13,6 +13,7 @@
 
 #include "kvm/bus.h"
 #include "kvm/debug.h"
+#include "kvm/gdb.h"
 #include "kvm/kvm-cpu.h"
 #include "kvm/pause.h"
 
@@ -127,6 +128,9 @@ static bool kvm_cpu__handle_exit(struct kvm_cpu *cpu)
 		kvm_cpu__handle_mmio(cpu);
 		return true;
 	case KVM_EXIT_INTR:
+		return true;
+	case KVM_EXIT_DEBUG:
+		gdb__debug_exit(cpu);	/* parks until gdb continues */
 		return true;
 	case KVM_EXIT_SYSTEM_EVENT:
 		kvm_cpu__handle_system_event(cpu);

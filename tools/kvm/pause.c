@@ -23,6 +23,7 @@ static struct {
 	int depth;		/* pauses in force; vCPUs run when 0 */
 	int parked;		/* vCPU threads waiting in kvm_cpu__park() */
 	int exited;		/* vCPU threads that left their loop */
+	int self_depth;		/* pauses taken by kvm_cpu__pause_self() */
 	bool clock_saved;
 	struct kvm_clock_data clock;
 } ps = {
@@ -101,10 +102,10 @@ bool kvm__pause(struct kvm *kvm)
 	return ok;
 }
 
-void kvm__resume(struct kvm *kvm)
+/* Called with the lock held: drop n pauses. */
+static void resume_locked(struct kvm *kvm, int n)
 {
-	pthread_mutex_lock(&ps.lock);
-	if (ps.depth == 1 && ps.clock_saved) {
+	if (ps.depth > 0 && ps.depth <= n && ps.clock_saved) {
 		/* flags 0: set exactly this value, no realtime correction. */
 		struct kvm_clock_data c = { .clock = ps.clock.clock };
 
@@ -113,10 +114,23 @@ void kvm__resume(struct kvm *kvm)
 				"pause", strerror(errno));
 		ps.clock_saved = false;
 	}
-	if (ps.depth > 0)
-		ps.depth--;
+	ps.depth = MAX(0, ps.depth - n);
 	atomic_store(&pause_depth, ps.depth);
 	pthread_cond_broadcast(&ps.cond);
+}
+
+void kvm__resume(struct kvm *kvm)
+{
+	pthread_mutex_lock(&ps.lock);
+	resume_locked(kvm, 1);
+	pthread_mutex_unlock(&ps.lock);
+}
+
+void kvm__release_self_pauses(struct kvm *kvm)
+{
+	pthread_mutex_lock(&ps.lock);
+	resume_locked(kvm, ps.self_depth);
+	ps.self_depth = 0;
 	pthread_mutex_unlock(&ps.lock);
 }
 
@@ -149,6 +163,7 @@ void kvm_cpu__pause_self(struct kvm_cpu *cpu)
 {
 	pthread_mutex_lock(&ps.lock);
 	ps.depth++;
+	ps.self_depth++;
 	atomic_store(&pause_depth, ps.depth);
 	kick_others(cpu->kvm);
 	/* Count ourselves as parked while the others are being stopped. */

@@ -73,6 +73,7 @@ struct kvm_config {
 	bool balloon;
 	u64 balloon_mib;	/* initial inflation target */
 	bool reboot;		/* keep running when the guest reboots */
+	u16 gdb_port;		/* --gdb: stub on 127.0.0.1:port, 0 = none */
 	/* lkvm sandbox: the command the guest runs (NULL-terminated) */
 	char **sandbox_argv;
 };

@@ -35,10 +35,12 @@ bool kvm__user_paused(void);
 
 /*
  * A vCPU thread stops itself and every other vCPU (a debug exit for the
- * gdb stub): the pause is taken for the caller, who releases it with
- * kvm__resume() from another thread.  Returns after the release.
+ * gdb stub): the pause is taken for the caller and released with
+ * kvm__release_self_pauses() from another thread.  Returns after that.
  */
 void kvm_cpu__pause_self(struct kvm_cpu *cpu);
+/* Drop every pause kvm_cpu__pause_self() took (the gdb stub continuing). */
+void kvm__release_self_pauses(struct kvm *kvm);
 
 /* vCPU loop: wait here while a pause is in force. */
 void kvm_cpu__park(struct kvm_cpu *cpu);
