@@ -23,12 +23,18 @@
 /* Shared between parent and the child running a case. */
 static char *skip_reason;
 
+/*
+ * A few buffers in rotation, so that one message may name two errnos
+ * (expected and got).
+ */
 const char *ktap_errno_name(int err)
 {
-	static char buf[64];
+	static char bufs[4][64];
+	static unsigned int next;
+	char *buf = bufs[next++ % ARRAY_SIZE(bufs)];
 	const char *name = strerrorname_np(err);
 
-	snprintf(buf, sizeof(buf), "%s (%s)", name ? name : "?", strerror(err));
+	snprintf(buf, sizeof(bufs[0]), "%s (%s)", name ? name : "?", strerror(err));
 	return buf;
 }
 
