@@ -64,7 +64,7 @@ static long kvm_generic_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_NR_MEMSLOTS:
 		return KVM_USER_MEM_SLOTS;
 	default:
-		return -1;
+		return kvm_dirty_check_extension(ext);
 	}
 }
 
@@ -117,6 +117,20 @@ static long kvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return kvm_ioeventfd(kvm, (void __user *)arg);
 	case KVM_GET_STATS_FD:
 		return kvm_vm_get_stats_fd(kvm);
+	case KVM_GET_DIRTY_LOG:
+		return kvm_vm_ioctl_get_dirty_log(kvm, (void __user *)arg);
+	case KVM_CLEAR_DIRTY_LOG:
+		return kvm_vm_ioctl_clear_dirty_log(kvm, (void __user *)arg);
+	case KVM_RESET_DIRTY_RINGS:
+		return kvm_vm_ioctl_reset_dirty_rings(kvm);
+	case KVM_ENABLE_CAP: {
+		/* The dirty-logging capabilities, then the architecture's. */
+		long r = kvm_vm_ioctl_enable_dirty_cap(kvm, (void __user *)arg);
+
+		if (r != -ENOIOCTLCMD)
+			return r;
+		return kvm_arch_vm_ioctl(kvm, ioctl, arg);
+	}
 	default:
 		return kvm_arch_vm_ioctl(kvm, ioctl, arg);
 	}
@@ -150,6 +164,7 @@ static struct kvm *kvm_create_vm(unsigned long type)
 	refcount_set(&kvm->users, 1);
 	mutex_init(&kvm->lock);
 	init_rwsem(&kvm->slots_lock);
+	kvm_dirty_init_vm(kvm);
 	kvm_io_init(kvm);
 
 	r = kvm_arch_init_vm(kvm, type);

@@ -6,6 +6,9 @@
  * returns the same errno for the same mistake.  Whatever the architecture
  * cached about a slot (nested page tables, pinned pages) is dropped through
  * kvm_arch_flush_memslot() before the slot disappears or moves.
+ * KVM_MEM_LOG_DIRTY_PAGES may be set and cleared on a live slot: the slot
+ * gets its dirty bitmap (unless the VM uses dirty rings) and the MMU starts
+ * or stops write-protecting it (dirty_log.c, dirty.h).
  */
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -68,6 +71,11 @@ static void kvm_memslot_unlink(struct kvm *kvm, struct kvm_memory_slot *slot)
 	slots->by_id[slot->id] = NULL;
 }
 
+static bool kvm_memslot_wants_bitmap(struct kvm *kvm, u32 flags)
+{
+	return (flags & KVM_MEM_LOG_DIRTY_PAGES) && !kvm->dirty_ring_size;
+}
+
 static int kvm_memslot_create(struct kvm *kvm,
 			      const struct kvm_memory_slot *new)
 {
@@ -77,9 +85,43 @@ static int kvm_memslot_create(struct kvm *kvm,
 	slot = kmemdup(new, sizeof(*new), GFP_KERNEL_ACCOUNT);
 	if (!slot)
 		return -ENOMEM;
+	if (kvm_memslot_wants_bitmap(kvm, slot->flags) &&
+	    kvm_dirty_bitmap_alloc(kvm, slot)) {
+		kfree(slot);
+		return -ENOMEM;
+	}
 	slots->by_id[slot->id] = slot;
 	slots->active[slots->nr_active++] = slot;
 	return 0;
+}
+
+/* What can fail about a flag change of a live slot: the bitmap. */
+static int kvm_memslot_prepare_flags(struct kvm *kvm,
+				     struct kvm_memory_slot *slot, u32 flags)
+{
+	if (!slot->dirty_bitmap && kvm_memslot_wants_bitmap(kvm, flags))
+		return kvm_dirty_bitmap_alloc(kvm, slot);
+	return 0;
+}
+
+/*
+ * Logging starts: huge mappings split, and unless every page counts as
+ * dirty already (INITIALLY_SET), write access goes so writes are seen.
+ * Logging stops: the bitmap goes, huge mappings may come back.
+ */
+static void kvm_memslot_commit_flags(struct kvm *kvm,
+				     struct kvm_memory_slot *slot, u32 flags)
+{
+	u32 old = slot->flags;
+
+	slot->flags = flags;
+	if ((flags & ~old) & KVM_MEM_LOG_DIRTY_PAGES) {
+		kvm_arch_dirty_log_start(kvm, slot,
+					 !kvm_dirty_log_initially_set(kvm));
+	} else if ((old & ~flags) & KVM_MEM_LOG_DIRTY_PAGES) {
+		kvm_dirty_bitmap_free(slot);
+		kvm_arch_dirty_log_stop(kvm, slot);
+	}
 }
 
 /* General sanity checks, in upstream's order so the errno matches. */
@@ -143,6 +185,7 @@ static int __kvm_set_memory_region(struct kvm *kvm,
 			return -EINVAL;
 		kvm_arch_flush_memslot(kvm, old);
 		kvm_memslot_unlink(kvm, old);
+		kvm_dirty_bitmap_free(old);
 		kfree(old);
 		return 0;
 	}
@@ -169,11 +212,19 @@ static int __kvm_set_memory_region(struct kvm *kvm,
 	case KVM_MR_CREATE:
 		return kvm_memslot_create(kvm, &new);
 	case KVM_MR_MOVE:
+		/* Its dirty bitmap, indexed by page of the slot, moves along. */
+		r = kvm_memslot_prepare_flags(kvm, old, new.flags);
+		if (r)
+			return r;
 		kvm_arch_flush_memslot(kvm, old);
 		old->base_gfn = new.base_gfn;
+		kvm_memslot_commit_flags(kvm, old, new.flags);
 		return 0;
 	default:
-		old->flags = new.flags;
+		r = kvm_memslot_prepare_flags(kvm, old, new.flags);
+		if (r)
+			return r;
+		kvm_memslot_commit_flags(kvm, old, new.flags);
 		return 0;
 	}
 }
@@ -194,8 +245,10 @@ void kvm_free_memslots(struct kvm *kvm)
 	struct kvm_memslots *slots = &kvm->slots;
 	int i;
 
-	for (i = 0; i < slots->nr_active; i++)
+	for (i = 0; i < slots->nr_active; i++) {
+		kvm_dirty_bitmap_free(slots->active[i]);
 		kfree(slots->active[i]);
+	}
 	memset(slots, 0, sizeof(*slots));
 }
 

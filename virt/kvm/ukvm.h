@@ -28,6 +28,8 @@ typedef u64 gfn_t;
 #include "iobus.h"
 /* Binary statistics (KVM_GET_STATS_FD). */
 #include "stats.h"
+/* Dirty page bitmaps and rings. */
+#include "dirty.h"
 
 #define KVM_MAX_VCPUS		KVM_ARCH_MAX_VCPUS
 #define KVM_MAX_VCPU_IDS	KVM_ARCH_MAX_VCPU_IDS
@@ -74,6 +76,11 @@ struct kvm {
 	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
 	struct kvm_io_state io;		/* iobus.c, eventfd.c */
 	struct kvm_vm_stat stat;	/* stats.c */
+	/* Dirty logging (dirty_log.c, dirty_ring.c). */
+	u64 manual_dirty_log_protect;	/* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 */
+	u32 dirty_ring_size;		/* ring bytes per vCPU; 0: bitmaps */
+	/* serializes GET/CLEAR_DIRTY_LOG and KVM_RESET_DIRTY_RINGS */
+	struct mutex dirty_log_lock;
 	struct kvm_arch arch;
 };
 
@@ -95,6 +102,9 @@ struct kvm_vcpu {
 	bool sigset_active;
 	sigset_t sigset;		/* KVM_SET_SIGNAL_MASK, applied in KVM_RUN */
 	struct kvm_vcpu_stat stat;	/* stats.c; written by this vCPU only */
+	/* the task inside one of this vCPU's ioctls (under @mutex), or NULL */
+	struct task_struct *ioctl_task;
+	struct kvm_dirty_ring dirty_ring;	/* KVM_CAP_DIRTY_LOG_RING */
 	struct kvm_vcpu_arch arch;
 };
 

@@ -20,10 +20,15 @@ static vm_fault_t kvm_vcpu_fault(struct vm_fault *vmf)
 		addr = vcpu->run;
 	else if (vmf->pgoff == KVM_PIO_PAGE_OFFSET)
 		addr = vcpu->pio_data;
+	else if (kvm_page_in_dirty_ring(vcpu->kvm, vmf->pgoff))
+		addr = NULL;	/* the dirty ring */
 	else
 		return VM_FAULT_SIGBUS;
 
-	vmf->page = virt_to_page(addr);
+	vmf->page = addr ? virt_to_page(addr) :
+			   kvm_dirty_ring_page(vcpu, vmf->pgoff);
+	if (!vmf->page)
+		return VM_FAULT_SIGBUS;
 	get_page(vmf->page);
 	return 0;
 }
@@ -34,6 +39,14 @@ static const struct vm_operations_struct kvm_vcpu_vm_ops = {
 
 static int kvm_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
 {
+	struct kvm_vcpu *vcpu = file->private_data;
+	unsigned long last = vma->vm_pgoff + vma_pages(vma) - 1;
+
+	/* The dirty ring is shared with the kernel and never executed. */
+	if ((kvm_page_in_dirty_ring(vcpu->kvm, vma->vm_pgoff) ||
+	     kvm_page_in_dirty_ring(vcpu->kvm, last)) &&
+	    ((vma->vm_flags & VM_EXEC) || !(vma->vm_flags & VM_SHARED)))
+		return -EINVAL;
 	vma->vm_ops = &kvm_vcpu_vm_ops;
 	return 0;
 }
@@ -94,6 +107,8 @@ static long kvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		return -EIO;
 	if (mutex_lock_killable(&vcpu->mutex))
 		return -EINTR;
+	/* Kernel writes for this vCPU go to its dirty ring (dirty_log.c). */
+	WRITE_ONCE(vcpu->ioctl_task, current);
 
 	switch (ioctl) {
 	case KVM_RUN:
@@ -113,6 +128,7 @@ static long kvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 			r = kvm_arch_vcpu_ioctl(vcpu, ioctl, arg);
 		break;
 	}
+	WRITE_ONCE(vcpu->ioctl_task, NULL);	/* the dirty ring's owner */
 	mutex_unlock(&vcpu->mutex);
 	return r;
 }
@@ -145,11 +161,18 @@ static struct kvm_vcpu *kvm_vcpu_alloc(struct kvm *kvm, u32 id)
 	vcpu->vcpu_id = id;
 	vcpu->cpu = -1;
 	mutex_init(&vcpu->mutex);
+	if (kvm_dirty_ring_alloc(vcpu)) {
+		free_page((unsigned long)vcpu->run);
+		free_page((unsigned long)vcpu->pio_data);
+		kfree(vcpu);
+		return NULL;
+	}
 	return vcpu;
 }
 
 static void kvm_vcpu_free(struct kvm_vcpu *vcpu)
 {
+	kvm_dirty_ring_free(vcpu);
 	free_page((unsigned long)vcpu->run);
 	free_page((unsigned long)vcpu->pio_data);
 	kfree(vcpu);

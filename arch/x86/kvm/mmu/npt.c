@@ -9,6 +9,12 @@
  * The format is the long-mode 4-level page table (APM vol 2, 15.25.5);
  * every nested access counts as a user access, so U/S is always set.
  * A 2 MiB leaf is used where the slot and a huge host page line up.
+ *
+ * Dirty logging (virt/kvm/dirty_log.c): a slot that logs is mapped with
+ * 4 KiB leaves only, and a leaf gets write access only on a write fault,
+ * in the same mmu->lock section that logs the page.  Fetching the log takes
+ * write access away again (kvm_arch_write_protect_gfns) and flushes every
+ * vCPU's TLB before the pages are reported clean.
  */
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -16,6 +22,7 @@
 #include <linux/io.h>
 
 #include "x86.h"
+#include "dirty.h"
 
 #define NPT_PRESENT	BIT_ULL(0)
 #define NPT_WRITABLE	BIT_ULL(1)
@@ -23,6 +30,11 @@
 #define NPT_ACCESSED	BIT_ULL(5)
 #define NPT_DIRTY	BIT_ULL(6)
 #define NPT_LARGE	BIT_ULL(7)	/* PS: a 2 MiB leaf at level 2 */
+/*
+ * Software-available bit 9 (ignored by the walker, APM vol 2, 5.4.1), set
+ * only in zap batches: the entry is a whole level-1 table taken out.
+ */
+#define NPT_SW_TABLE	BIT_ULL(9)
 #define NPT_ADDR_MASK	GENMASK_ULL(51, 12)
 #define NPT_TABLE_BITS	(NPT_PRESENT | NPT_WRITABLE | NPT_USER | NPT_ACCESSED)
 #define NPT_LEAF_BITS	(NPT_PRESENT | NPT_USER | NPT_ACCESSED | NPT_DIRTY)
@@ -227,9 +239,20 @@ out:
 	return ok;
 }
 
-/* Install a leaf for @pfn (@level 1 or 2); false if someone was first. */
-static bool npt_install(struct kvm_vcpu *vcpu, gfn_t gfn, unsigned long pfn,
-			int level, bool writable)
+static bool npt_slot_logs(const struct kvm_memory_slot *slot)
+{
+	return slot->flags & KVM_MEM_LOG_DIRTY_PAGES;
+}
+
+/*
+ * Install a leaf for @pfn (@level 1 or 2); false if someone was first.
+ * A writable leaf of a logging slot is logged here, under mmu->lock, so a
+ * concurrent KVM_GET_DIRTY_LOG sees the bit if it sees the leaf writable;
+ * if the log has no room (a full ring) the leaf is installed read-only.
+ */
+static bool npt_install(struct kvm_vcpu *vcpu,
+			const struct kvm_memory_slot *slot, gfn_t gfn,
+			unsigned long pfn, int level, bool writable)
 {
 	struct kvm_mmu *mmu = &vcpu->kvm->arch.mmu;
 	u64 *e;
@@ -238,6 +261,9 @@ static bool npt_install(struct kvm_vcpu *vcpu, gfn_t gfn, unsigned long pfn,
 	spin_lock(&mmu->lock);
 	e = npt_entry(vcpu, gfn, level);
 	if (e && !(*e & NPT_PRESENT)) {
+		if (writable && npt_slot_logs(slot) &&
+		    !kvm_dirty_log_mark(vcpu->kvm, vcpu, slot, gfn))
+			writable = false;
 		*e = ((u64)pfn << PAGE_SHIFT) | NPT_LEAF_BITS |
 		     (level == 2 ? NPT_LARGE : 0) |
 		     (writable ? NPT_WRITABLE : 0);
@@ -247,10 +273,78 @@ static bool npt_install(struct kvm_vcpu *vcpu, gfn_t gfn, unsigned long pfn,
 	return done;
 }
 
+/* The level-2 entry covering @gfn, or NULL if a higher table is missing. */
+static u64 *npt_pde(struct kvm_mmu *mmu, gfn_t gfn)
+{
+	u64 *table = mmu->root;
+	int level;
+
+	for (level = NPT_LEVELS; level > 2; level--) {
+		u64 e = table[npt_index(gfn, level)];
+
+		if (!(e & NPT_PRESENT))
+			return NULL;
+		table = npt_table(e);
+	}
+	return &table[npt_index(gfn, 2)];
+}
+
+/* The present leaf mapping @gfn (*level 1 or 2), or NULL.  Under mmu->lock. */
+static u64 *npt_leaf(struct kvm_mmu *mmu, gfn_t gfn, int *level)
+{
+	u64 *pde = npt_pde(mmu, gfn), *pte;
+
+	if (!pde || !(*pde & NPT_PRESENT))
+		return NULL;
+	if (*pde & NPT_LARGE) {
+		*level = 2;
+		return pde;
+	}
+	pte = &npt_table(*pde)[npt_index(gfn, 1)];
+	*level = 1;
+	return (*pte & NPT_PRESENT) ? pte : NULL;
+}
+
+/*
+ * A write to a present read-only leaf of a writable slot: the page was
+ * write-protected for dirty logging.  Log it and give write access back.
+ * Returns true if the fault is resolved (or was already, by another vCPU).
+ */
+static bool npt_fix_access(struct kvm_vcpu *vcpu,
+			   const struct kvm_memory_slot *slot, gfn_t gfn,
+			   bool write)
+{
+	struct kvm_mmu *mmu = &vcpu->kvm->arch.mmu;
+	bool fixed = true;
+	gfn_t g, first;
+	int level, n;
+	u64 *e;
+
+	spin_lock(&mmu->lock);
+	e = npt_leaf(mmu, gfn, &level);
+	if (!e) {
+		fixed = false;
+	} else if (write && !(*e & NPT_WRITABLE)) {
+		/* Logging slots have no huge leaves; log all 512 if one did. */
+		n = level == 2 ? NPT_HUGE_PAGES : 1;
+		first = gfn & ~(gfn_t)(n - 1);
+		for (g = first; g < first + n; g++)
+			if (npt_slot_logs(slot) &&
+			    !kvm_dirty_log_mark(vcpu->kvm, vcpu, slot, g))
+				break;
+		if (g == first + n)
+			*e |= NPT_WRITABLE;
+	}
+	spin_unlock(&mmu->lock);
+	return fixed;
+}
+
 static int npt_map(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot,
-		   gfn_t gfn)
+		   gfn_t gfn, bool write)
 {
 	bool writable = !(slot->flags & KVM_MEM_READONLY);
+	/* A logging slot maps a read fault read-only: the write is logged. */
+	bool map_writable = writable && (write || !npt_slot_logs(slot));
 	unsigned long pfn;
 	struct page *page;
 	int r;
@@ -262,10 +356,10 @@ static int npt_map(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot,
 	if (r)
 		return r;
 
-	if (npt_huge_candidate(slot, gfn, page) &&
+	if (!npt_slot_logs(slot) && npt_huge_candidate(slot, gfn, page) &&
 	    npt_pin_huge(slot, gfn, writable, &pfn)) {
 		unpin_user_page(page);
-		if (!npt_install(vcpu, gfn, pfn, 2, writable))
+		if (!npt_install(vcpu, slot, gfn, pfn, 2, map_writable))
 			npt_unpin_leaf((u64)pfn << PAGE_SHIFT, NPT_HUGE_PAGES);
 		else
 			return 0;
@@ -274,9 +368,20 @@ static int npt_map(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot,
 		if (r)
 			return r;
 	}
-	if (!npt_install(vcpu, gfn, page_to_pfn(page), 1, writable))
+	if (!npt_install(vcpu, slot, gfn, page_to_pfn(page), 1, map_writable))
 		unpin_user_page(page);
 	return 0;
+}
+
+/* A write fault in a logging slot needs ring room; else exit first. */
+static bool npt_ring_full(struct kvm_vcpu *vcpu,
+			  const struct kvm_memory_slot *slot, bool write)
+{
+	if (!write || !npt_slot_logs(slot) || !vcpu->kvm->dirty_ring_size ||
+	    !kvm_dirty_ring_soft_full(vcpu))
+		return false;
+	vcpu->run->exit_reason = KVM_EXIT_DIRTY_RING_FULL;
+	return true;
 }
 
 int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
@@ -285,7 +390,7 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 	bool write = error_code & PFERR_WRITE;
 	struct kvm_memory_slot *slot;
 	gfn_t gfn = gpa >> PAGE_SHIFT;
-	int r;
+	int r = 0;
 
 	/* We never set reserved bits: the hardware and we disagree. */
 	if (error_code & PFERR_RSVD)
@@ -297,14 +402,36 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 		up_read(&kvm->slots_lock);
 		return kvm_handle_mmio(vcpu, gpa, error_code);
 	}
-	r = npt_map(vcpu, slot, gfn);
+	if (npt_ring_full(vcpu, slot, write)) {
+		up_read(&kvm->slots_lock);
+		return EXIT_USER;
+	}
+	if (!npt_fix_access(vcpu, slot, gfn, write))
+		r = npt_map(vcpu, slot, gfn, write);
 	up_read(&kvm->slots_lock);
 	return r ? r : EXIT_RESUME;
 }
 
 /* ---- zapping ------------------------------------------------------------ */
 
-/* Make sure no vCPU still translates through the zapped leaves, then unpin. */
+/* An entry of a zap batch: a leaf, or a whole level-1 table (NPT_SW_TABLE). */
+static void npt_release_entry(u64 b)
+{
+	u64 *table;
+	int i;
+
+	if (!(b & NPT_SW_TABLE)) {
+		npt_unpin_leaf(b, (b & NPT_LARGE) ? NPT_HUGE_PAGES : 1);
+		return;
+	}
+	table = npt_table(b);
+	for (i = 0; i < NPT_ENTRIES; i++)
+		if (table[i] & NPT_PRESENT)
+			npt_unpin_leaf(table[i], 1);
+	free_page((unsigned long)table);
+}
+
+/* Make sure no vCPU still translates through the zapped entries, then free. */
 static void npt_release_batch(struct kvm *kvm, u64 *batch, int n)
 {
 	int i;
@@ -313,50 +440,89 @@ static void npt_release_batch(struct kvm *kvm, u64 *batch, int n)
 		return;
 	kvm_make_all_cpus_request(kvm, KVM_REQ_TLB_FLUSH);
 	for (i = 0; i < n; i++)
-		npt_unpin_leaf(batch[i], (batch[i] & NPT_LARGE) ?
-				NPT_HUGE_PAGES : 1);
+		npt_release_entry(batch[i]);
 }
 
 /*
- * Clear the leaves that map [*gfn, end) into @batch (a 2 MiB leaf goes
- * whole; it refaults as needed); returns false when the batch is full.
+ * Would the 2 MiB at @region be mapped huge if its level-1 table went?
+ * The slot must allow it and the host page behind the first leaf be huge.
  */
-static bool npt_zap_some(struct kvm_mmu *mmu, gfn_t *gfn, gfn_t end,
-			 u64 *batch, int *n)
+static bool npt_collapsible(const struct kvm_memory_slot *slot,
+			    gfn_t region, const u64 *table)
+{
+	int i;
+
+	if (gfn_to_hva_memslot(slot, region) & (PMD_SIZE - 1))
+		return false;
+	for (i = 0; i < NPT_ENTRIES; i++) {
+		if (table[i] & NPT_PRESENT) {
+			struct page *p = pfn_to_page((table[i] & NPT_ADDR_MASK) >>
+						     PAGE_SHIFT);
+
+			return compound_order(compound_head(p)) >=
+			       PMD_SHIFT - PAGE_SHIFT;
+		}
+	}
+	return true;	/* an empty table: free it */
+}
+
+/*
+ * Take what maps [*gfn, end) out of the table into @batch: huge leaves and
+ * level-1 tables whose 2 MiB lies in [start, end) go whole (they refault,
+ * huge where possible), other leaves one by one.  With @collapse (a slot
+ * stopped logging) only level-1 tables that could become huge go.
+ * Returns false when the batch is full.
+ */
+static bool npt_zap_some(struct kvm_mmu *mmu, gfn_t start, gfn_t *gfn,
+			 gfn_t end, u64 *batch, int *n,
+			 const struct kvm_memory_slot *collapse)
 {
 	while (*gfn < end) {
-		u64 *table = mmu->root, *e = NULL;
-		int level;
+		gfn_t region = *gfn & ~(gfn_t)(NPT_HUGE_PAGES - 1);
+		gfn_t next = region + NPT_HUGE_PAGES, stop = min(next, end);
+		u64 *pde = npt_pde(mmu, *gfn), *table;
 
-		for (level = NPT_LEVELS; level >= 1; level--) {
-			u64 span = 1ULL << (9 * (level - 1));
-
-			e = &table[npt_index(*gfn, level)];
-			if (!(*e & NPT_PRESENT)) {
-				*gfn = (*gfn + span) & ~(span - 1);
-				e = NULL;
-				break;
-			}
-			if (level == 1 || npt_is_huge(*e, level))
-				break;
-			table = npt_table(*e);
-		}
-		if (!e)
+		if (!pde || !(*pde & NPT_PRESENT) ||
+		    (collapse && (*pde & NPT_LARGE))) {
+			*gfn = next;
 			continue;
+		}
 		if (*n == NPT_ZAP_BATCH)
 			return false;
-		batch[(*n)++] = *e;
-		*e = 0;
-		if (level == 2)
-			*gfn = (*gfn + NPT_HUGE_PAGES) &
-			       ~(gfn_t)(NPT_HUGE_PAGES - 1);
-		else
-			(*gfn)++;
+		if (*pde & NPT_LARGE) {
+			batch[(*n)++] = *pde;
+			*pde = 0;
+			*gfn = next;
+			continue;
+		}
+		table = npt_table(*pde);
+		if (region >= start && next <= end &&
+		    (!collapse || npt_collapsible(collapse, region, table))) {
+			batch[(*n)++] = *pde | NPT_SW_TABLE;
+			*pde = 0;
+			*gfn = next;
+			continue;
+		}
+		if (collapse) {
+			*gfn = next;
+			continue;
+		}
+		for (; *gfn < stop; (*gfn)++) {
+			u64 *e = &table[npt_index(*gfn, 1)];
+
+			if (!(*e & NPT_PRESENT))
+				continue;
+			if (*n == NPT_ZAP_BATCH)
+				return false;
+			batch[(*n)++] = *e;
+			*e = 0;
+		}
 	}
 	return true;
 }
 
-void kvm_mmu_zap_range(struct kvm *kvm, gfn_t start, unsigned long npages)
+static void npt_zap(struct kvm *kvm, gfn_t start, unsigned long npages,
+		    const struct kvm_memory_slot *collapse)
 {
 	struct kvm_mmu *mmu = &kvm->arch.mmu;
 	gfn_t gfn = start, end = start + npages;
@@ -368,9 +534,147 @@ void kvm_mmu_zap_range(struct kvm *kvm, gfn_t start, unsigned long npages)
 	do {
 		n = 0;
 		spin_lock(&mmu->lock);
-		done = npt_zap_some(mmu, &gfn, end, batch, &n);
+		done = npt_zap_some(mmu, start, &gfn, end, batch, &n, collapse);
 		spin_unlock(&mmu->lock);
 		npt_release_batch(kvm, batch, n);
 	} while (!done);
 	free_page((unsigned long)batch);
+}
+
+void kvm_mmu_zap_range(struct kvm *kvm, gfn_t start, unsigned long npages)
+{
+	npt_zap(kvm, start, npages, NULL);
+}
+
+/* ---- dirty logging -------------------------------------------------------- */
+
+void kvm_arch_flush_remote_tlbs(struct kvm *kvm)
+{
+	kvm_make_all_cpus_request(kvm, KVM_REQ_TLB_FLUSH);
+}
+
+static unsigned long npt_count_huge(struct kvm_mmu *mmu, gfn_t start,
+				    gfn_t end)
+{
+	unsigned long n = 0;
+	gfn_t gfn;
+
+	for (gfn = start & ~(gfn_t)(NPT_HUGE_PAGES - 1); gfn < end;
+	     gfn += NPT_HUGE_PAGES) {
+		u64 *pde = npt_pde(mmu, gfn);
+
+		n += pde && (*pde & NPT_PRESENT) && (*pde & NPT_LARGE);
+	}
+	return n;
+}
+
+/*
+ * Replace the huge leaf at @pde by a level-1 table mapping the same 512
+ * pages; each 4 KiB page already holds its own pin.
+ */
+static void npt_split(u64 *pde, u64 *table, bool writable)
+{
+	u64 pfn = (*pde & NPT_ADDR_MASK) >> PAGE_SHIFT;
+	int i;
+
+	for (i = 0; i < NPT_ENTRIES; i++)
+		table[i] = ((pfn + i) << PAGE_SHIFT) | NPT_LEAF_BITS |
+			   (writable ? (*pde & NPT_WRITABLE) : 0);
+	*pde = __pa(table) | NPT_TABLE_BITS;
+}
+
+static void npt_protect_range(u64 *table, gfn_t gfn, gfn_t end)
+{
+	for (; gfn < end; gfn++)
+		table[npt_index(gfn, 1)] &= ~NPT_WRITABLE;
+}
+
+void kvm_arch_dirty_log_start(struct kvm *kvm,
+			      const struct kvm_memory_slot *slot, bool protect)
+{
+	struct kvm_mmu *mmu = &kvm->arch.mmu;
+	gfn_t start = slot->base_gfn, end = start + slot->npages, gfn;
+	unsigned long n, used = 0, i;
+	u64 **tables;
+
+	/* slots_lock is held for write: no fault changes the tables now. */
+	spin_lock(&mmu->lock);
+	n = npt_count_huge(mmu, start, end);
+	spin_unlock(&mmu->lock);
+
+	tables = n ? kvcalloc(n, sizeof(*tables), GFP_KERNEL_ACCOUNT) : NULL;
+	for (i = 0; tables && i < n; i++) {
+		tables[i] = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+		if (!tables[i])
+			break;
+	}
+	if (n && (!tables || i < n)) {
+		/* No memory to split: drop every mapping, refault 4 KiB. */
+		while (tables && i--)
+			free_page((unsigned long)tables[i]);
+		kvfree(tables);
+		kvm_mmu_zap_range(kvm, start, slot->npages);
+		return;
+	}
+
+	spin_lock(&mmu->lock);
+	for (gfn = start; gfn < end;
+	     gfn = (gfn + NPT_HUGE_PAGES) & ~(gfn_t)(NPT_HUGE_PAGES - 1)) {
+		u64 *pde = npt_pde(mmu, gfn);
+		gfn_t stop = min(end, (gfn + NPT_HUGE_PAGES) &
+				      ~(gfn_t)(NPT_HUGE_PAGES - 1));
+
+		if (!pde || !(*pde & NPT_PRESENT))
+			continue;
+		if (*pde & NPT_LARGE)
+			npt_split(pde, tables[used++], !protect);
+		else if (protect)
+			npt_protect_range(npt_table(*pde), gfn, stop);
+	}
+	spin_unlock(&mmu->lock);
+	kvfree(tables);
+	kvm_arch_flush_remote_tlbs(kvm);
+}
+
+void kvm_arch_dirty_log_stop(struct kvm *kvm,
+			     const struct kvm_memory_slot *slot)
+{
+	npt_zap(kvm, slot->base_gfn, slot->npages, slot);
+}
+
+void kvm_arch_write_protect_gfns(struct kvm *kvm,
+				 const struct kvm_memory_slot *slot,
+				 gfn_t offset, unsigned long mask)
+{
+	struct kvm_mmu *mmu = &kvm->arch.mmu;
+	gfn_t base = slot->base_gfn + offset, region = ~(gfn_t)0;
+	u64 *table = NULL;
+
+	spin_lock(&mmu->lock);
+	while (mask) {
+		gfn_t gfn = base + __ffs(mask);
+		u64 *e;
+
+		mask &= mask - 1;
+		/* Up to 64 pages: at most two level-1 tables to look up. */
+		if ((gfn & ~(gfn_t)(NPT_HUGE_PAGES - 1)) != region) {
+			u64 *pde = npt_pde(mmu, gfn);
+
+			region = gfn & ~(gfn_t)(NPT_HUGE_PAGES - 1);
+			table = NULL;
+			if (pde && (*pde & NPT_PRESENT)) {
+				/* Logging slots have no huge leaves. */
+				if (*pde & NPT_LARGE)
+					*pde &= ~NPT_WRITABLE;
+				else
+					table = npt_table(*pde);
+			}
+		}
+		if (!table)
+			continue;
+		e = &table[npt_index(gfn, 1)];
+		if (*e & NPT_WRITABLE)
+			*e &= ~NPT_WRITABLE;
+	}
+	spin_unlock(&mmu->lock);
 }
