@@ -19,12 +19,12 @@ result() {	# result STATUS NAME
 }
 
 echo "TAP version 13"
-echo "1..4"
-for t in virtqueue_test 9p_test; do
+echo "1..6"
+for t in virtqueue_test 9p_test control_test; do
 	"$dir/$t" 2>&1 | sed 's/^/    /'
 	result "${PIPESTATUS[0]}" "$t"
 done
-for f in fuzz_virtqueue fuzz_9p; do
+for f in fuzz_virtqueue fuzz_9p fuzz_control; do
 	if [ $fuzz = 0 ]; then
 		nr=$((nr + 1)); echo "ok $nr $f # SKIP clang has no libFuzzer"
 		continue

@@ -65,6 +65,23 @@ static u64 rel_target(const struct x86_insn *insn, u64 rip)
 	return t;
 }
 
+/* objdump's layout: the mnemonic padded to 6 columns, then operands. */
+static void emit(char *buf, size_t size, const char *name, const char *ops)
+{
+	if (*ops)
+		snprintf(buf, size, "%-6s %s", name, ops);
+	else
+		snprintf(buf, size, "%s", name);
+}
+
+static void emit_target(char *buf, size_t size, const char *name, u64 t)
+{
+	char ops[24];
+
+	snprintf(ops, sizeof(ops), "0x%llx", (unsigned long long)t);
+	emit(buf, size, name, ops);
+}
+
 /* The ModRM operand of an indirect jump/call: register or memory. */
 static void fmt_rm(const struct x86_insn *insn, char *buf, size_t size)
 {
@@ -103,9 +120,11 @@ static bool fmt_one_byte(const struct x86_insn *insn, u64 rip, char *buf,
 	u8 op = insn->opcode;
 	char rm[64];
 
+	char name[8];
+
 	if (op >= 0x70 && op <= 0x7f) {
-		snprintf(buf, size, "j%s 0x%llx", cc[op & 15],
-			 (unsigned long long)rel_target(insn, rip));
+		snprintf(name, sizeof(name), "j%s", cc[op & 15]);
+		emit_target(buf, size, name, rel_target(insn, rip));
 		return true;
 	}
 	switch (op) {
@@ -117,15 +136,13 @@ static bool fmt_one_byte(const struct x86_insn *insn, u64 rip, char *buf,
 			[0xe8 - 0xe0] = "call", [0xe9 - 0xe0] = "jmp",
 			[0xeb - 0xe0] = "jmp",
 		};
-		snprintf(buf, size, "%s 0x%llx", n[op - 0xe0],
-			 (unsigned long long)rel_target(insn, rip));
+		emit_target(buf, size, n[op - 0xe0], rel_target(insn, rip));
 		return true;
 	}
 	case 0xc3: snprintf(buf, size, "ret"); return true;
 	case 0xcb: snprintf(buf, size, "retf"); return true;
 	case 0xc2: case 0xca:
-		snprintf(buf, size, "%s 0x%llx", op == 0xc2 ? "ret" : "retf",
-			 (unsigned long long)insn->imm);
+		emit_target(buf, size, op == 0xc2 ? "ret" : "retf", insn->imm);
 		return true;
 	case 0xcf:
 		snprintf(buf, size, "%s", insn->op_size == 8 ? "iretq" :
@@ -135,7 +152,7 @@ static bool fmt_one_byte(const struct x86_insn *insn, u64 rip, char *buf,
 	case 0xf1: snprintf(buf, size, "int1"); return true;
 	case 0xce: snprintf(buf, size, "into"); return true;
 	case 0xcd:
-		snprintf(buf, size, "int 0x%llx", (unsigned long long)insn->imm);
+		emit_target(buf, size, "int", insn->imm);
 		return true;
 	case 0xf4: snprintf(buf, size, "hlt"); return true;
 	case 0xfa: snprintf(buf, size, "cli"); return true;
@@ -147,8 +164,7 @@ static bool fmt_one_byte(const struct x86_insn *insn, u64 rip, char *buf,
 		if ((insn->reg & 7) != 2 && (insn->reg & 7) != 4)
 			return false;
 		fmt_rm(insn, rm, sizeof(rm));
-		snprintf(buf, size, "%s %s", (insn->reg & 7) == 2 ? "call" :
-			 "jmp", rm);
+		emit(buf, size, (insn->reg & 7) == 2 ? "call" : "jmp", rm);
 		return true;
 	}
 	return false;
@@ -167,9 +183,11 @@ static bool fmt_0f(const struct x86_insn *insn, u64 rip, char *buf,
 	};
 	u8 op = insn->opcode;
 
+	char name[8];
+
 	if (op >= 0x80 && op <= 0x8f) {
-		snprintf(buf, size, "j%s 0x%llx", cc[op & 15],
-			 (unsigned long long)rel_target(insn, rip));
+		snprintf(name, sizeof(name), "j%s", cc[op & 15]);
+		emit_target(buf, size, name, rel_target(insn, rip));
 		return true;
 	}
 	switch (op) {
