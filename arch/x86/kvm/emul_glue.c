@@ -182,6 +182,11 @@ static int emul_cmpxchg_phys(struct x86_emul_ctxt *c, u64 gpa,
 	ok = cmpxchg_sized(map + offset_in_page(gpa), old, new, len);
 	kunmap_local(map);
 	unpin_user_pages_dirty_lock(&page, 1, true);
+	if (ok) {	/* a write on the guest's behalf: dirty log */
+		down_read(&vcpu->kvm->slots_lock);
+		kvm_mark_page_dirty(vcpu->kvm, gpa >> PAGE_SHIFT);
+		up_read(&vcpu->kvm->slots_lock);
+	}
 	return ok ? X86EMUL_OK : X86EMUL_FAULT;
 }
 
