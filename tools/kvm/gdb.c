@@ -662,6 +662,13 @@ static void cmd_resume(const char *p, bool step)
 
 static void detach(void)
 {
+	/*
+	 * Park the vCPUs first: KVM_SET_GUEST_DEBUG would wait for a vCPU
+	 * sitting in KVM_RUN, and int3 bytes are best removed with nobody
+	 * executing them.
+	 */
+	if (gdb.running)
+		stop_all();
 	remove_all_breakpoints();
 	for (int i = 0; i < gdb.kvm->nr_cpus; i++)
 		set_guest_debug(i, false);
