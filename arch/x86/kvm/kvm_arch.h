@@ -72,6 +72,7 @@ struct kvm_x86_irqchip;
 struct kvm_msr_filter_set;
 struct kvm_pit;
 struct kvm_lapic;
+struct kvm_shadow_mmu;
 
 struct kvm_arch {
 	struct kvm_mmu mmu;
@@ -84,7 +85,7 @@ struct kvm_arch {
 	u32 user_space_msr_mask;	/* KVM_MSR_EXIT_REASON_* sent to userspace */
 	struct kvm_msr_filter_set __rcu *msr_filter;
 	u32 max_vcpu_ids;	/* KVM_CAP_MAX_VCPU_ID as enabled, 0 = default */
-	u32 n_mmu_pages;	/* KVM_SET_NR_MMU_PAGES (no shadow MMU uses it) */
+	u32 n_mmu_pages;	/* KVM_SET_NR_MMU_PAGES: the shadow MMU's bound */
 	struct kvm_arch_clock clock;
 	/* KVM_CAP_SPLIT_IRQCHIP: local APICs only, the rest in userspace. */
 	bool irqchip_split;
@@ -189,6 +190,8 @@ struct kvm_vcpu_arch {
 	/* Page-table pages for the next nested page fault (mmu/npt.c). */
 	void *npt_cache[3];
 	int npt_cache_n;
+	/* The shadow page tables with npt=0 (mmu/shadow.c), else NULL. */
+	struct kvm_shadow_mmu *shadow;
 
 	/* In-kernel irqchip state (irq.c, lapic.c). */
 	struct kvm_lapic *apic;	/* NULL without KVM_CREATE_IRQCHIP */

@@ -17,6 +17,7 @@
 #include "x86.h"
 #include "irq.h"
 #include "kvm_para.h"
+#include "mmu/shadow.h"
 
 const struct kvm_x86_ops *kvm_x86_ops;
 u64 host_efer;
@@ -79,6 +80,9 @@ long kvm_arch_check_extension(struct kvm *kvm, long ext)
 		return 1;
 	case KVM_CAP_ADJUST_CLOCK:
 		return kvm_clock_adjust_cap();
+	case KVM_CAP_STEAL_TIME:
+		/* Upstream answers it on x86 too: steal time is accounted. */
+		return !!(kvm_pv_features() & BIT(KVM_FEATURE_STEAL_TIME));
 	case KVM_CAP_MCE:
 		return KVM_MAX_MCE_BANKS;
 	default:
@@ -208,7 +212,7 @@ long kvm_arch_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg)
 	case KVM_X86_SET_MSR_FILTER:
 		return kvm_vm_ioctl_set_msr_filter(kvm, (void __user *)arg);
 	case KVM_SET_NR_MMU_PAGES:
-		/* Upstream's floor; with NPT only, nothing else uses it. */
+		/* Upstream's floor; shadow paging (npt=0) bounds itself by it. */
 		if (arg < KVM_MIN_ALLOC_MMU_PAGES)
 			return -EINVAL;
 		kvm->arch.n_mmu_pages = arg;
@@ -284,6 +288,7 @@ void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
 	kvm_irq_vcpu_destroy(vcpu);
 	kvm_x86_ops->vcpu_free(vcpu);
 	kvm_mmu_free_vcpu_cache(vcpu);
+	kvm_shadow_vcpu_destroy(vcpu);
 	fpu_free_guest_fpstate(&vcpu->arch.guest_fpu);
 	kfree(vcpu->arch.cpuid_entries);
 }
@@ -563,6 +568,12 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 	if (r != EXIT_RESUME)
 		return r;
 	kvm_request_irq_window(vcpu);
+	/* npt=0: a shadow root for the guest's paging mode (mmu/shadow.c). */
+	if (kvm_shadow_paging) {
+		r = kvm_shadow_load(vcpu);
+		if (r)
+			return r;
+	}
 
 	preempt_disable();
 	local_irq_disable();

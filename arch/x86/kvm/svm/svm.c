@@ -16,6 +16,7 @@
 #include <asm/processor.h>
 
 #include "svm.h"
+#include "mmu/shadow.h"
 
 /* CPUID Fn8000_0001 ECX[2] (APM vol 3, E.4.2): SVM is implemented. */
 #define CPUID_8000_0001_ECX_SVM		BIT(2)
@@ -56,6 +57,11 @@ static u64 iopm_pa;
 static u32 svm_nr_asids;
 static bool svm_flush_by_asid;
 bool svm_nrips;
+
+/* Nested paging if the CPU has it; npt=0 runs guests on shadow paging. */
+static bool npt_enabled = true;
+module_param_named(npt, npt_enabled, bool, 0444);
+MODULE_PARM_DESC(npt, "use nested paging (default 1 where the CPU has it; 0: shadow paging)");
 
 /* ---- per-CPU enablement ---------------------------------------------- */
 
@@ -149,10 +155,11 @@ static int svm_check_support(void)
 		return -EOPNOTSUPP;
 	}
 	edx = cpuid_edx(CPUID_SVM_FEATURES);
-	if (!(edx & SVM_FEATURE_NPT)) {
-		pr_err("the CPU's SVM has no nested paging, which ukvm requires\n");
-		return -EOPNOTSUPP;
+	if (!(edx & SVM_FEATURE_NPT) && npt_enabled) {
+		pr_info("the CPU's SVM has no nested paging: shadow paging\n");
+		npt_enabled = false;
 	}
+	kvm_shadow_paging = !npt_enabled;
 	svm_nrips = edx & SVM_FEATURE_NRIPS;
 	svm_flush_by_asid = edx & SVM_FEATURE_FLUSH_BY_ASID;
 	svm_nr_asids = cpuid_ebx(CPUID_SVM_FEATURES);
@@ -320,6 +327,8 @@ void svm_init_vmcb(struct vcpu_svm *svm)
 	c->int_ctl = V_INTR_MASKING_MASK;
 	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
 	svm_init_save_area(&vmcb->save);
+	if (kvm_shadow_paging)
+		svm_shadow_init_vmcb(svm);
 	svm_update_exception_intercepts(svm->vcpu);
 	svm->asid_generation = 0;	/* new ASID, new TLB on next entry */
 }
@@ -396,6 +405,9 @@ static void svm_flush_guest_tlb(struct kvm_vcpu *vcpu)
 {
 	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
 
+	/* Without nested paging the shadow tree is the rest of the TLB. */
+	if (kvm_shadow_paging)
+		kvm_shadow_flush(vcpu);
 	if (c->tlb_ctl == TLB_CONTROL_FLUSH_ALL_ASID)
 		return;
 	c->tlb_ctl = svm_flush_by_asid ? TLB_CONTROL_FLUSH_ASID :
@@ -425,6 +437,7 @@ static void svm_vcpu_run(struct kvm_vcpu *vcpu)
 	struct vmcb *vmcb = svm->vmcb;
 	unsigned long *regs = vcpu->arch.regs;
 	int cpu = smp_processor_id();
+	struct svm_shadow_regs guest_paging;
 	bool dr_loaded;
 
 	svm_assign_asid(svm, sd, cpu);
@@ -444,9 +457,13 @@ static void svm_vcpu_run(struct kvm_vcpu *vcpu)
 	if (dr_loaded)
 		svm_load_guest_debugregs(vcpu);
 
+	if (kvm_shadow_paging)
+		svm_shadow_enter(svm, &guest_paging);
 	asm volatile("clgi" ::: "memory");
 	__svm_vcpu_run(svm->vmcb_pa, regs, sd->host_save_pa);
 	asm volatile("stgi" ::: "memory");
+	if (kvm_shadow_paging)
+		svm_shadow_exit(svm, &guest_paging);
 
 	if (dr_loaded)
 		svm_save_guest_debugregs(vcpu);

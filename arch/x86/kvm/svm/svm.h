@@ -42,6 +42,19 @@ extern bool svm_nrips;
 void svm_set_intercept_dr(struct vcpu_svm *svm, bool on);
 void svm_init_vmcb(struct vcpu_svm *svm);
 
+/* Shadow paging, npt=0 (svm_shadow.c). */
+#define SVM_EXIT_INVLPG		0x079	/* APM vol 2, appendix C */
+
+struct svm_shadow_regs {
+	u64 cr0, cr3, cr4, efer, cr2;	/* the guest's view, during VMRUN */
+};
+
+void svm_shadow_init_vmcb(struct vcpu_svm *svm);
+void svm_shadow_enter(struct vcpu_svm *svm, struct svm_shadow_regs *g);
+void svm_shadow_exit(struct vcpu_svm *svm, const struct svm_shadow_regs *g);
+int svm_handle_shadow_pf(struct kvm_vcpu *vcpu);
+int svm_handle_shadow_insn(struct kvm_vcpu *vcpu);
+
 void __svm_vcpu_run(unsigned long vmcb_pa, unsigned long *regs,
 		    unsigned long host_save_pa);
 

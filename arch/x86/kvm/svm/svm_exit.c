@@ -220,6 +220,15 @@ typedef int (*svm_exit_handler)(struct kvm_vcpu *vcpu);
 
 static const svm_exit_handler svm_exit_handlers[SVM_EXIT_NR_CODES] = {
 	[SVM_EXIT_READ_DR0 ... SVM_EXIT_WRITE_DR0 + 15]	= handle_dr_access,
+	/* Intercepted only without nested paging (svm_shadow.c). */
+	[SVM_EXIT_READ_CR0]			= svm_handle_shadow_insn,
+	[SVM_EXIT_READ_CR0 + 3]			= svm_handle_shadow_insn,
+	[SVM_EXIT_READ_CR0 + 4]			= svm_handle_shadow_insn,
+	[SVM_EXIT_WRITE_CR0]			= svm_handle_shadow_insn,
+	[SVM_EXIT_WRITE_CR0 + 3]		= svm_handle_shadow_insn,
+	[SVM_EXIT_WRITE_CR0 + 4]		= svm_handle_shadow_insn,
+	[SVM_EXIT_INVLPG]			= svm_handle_shadow_insn,
+	[SVM_EXIT_EXCP_BASE + PF_VECTOR]	= svm_handle_shadow_pf,
 	[SVM_EXIT_EXCP_BASE + DB_VECTOR]	= handle_db,
 	[SVM_EXIT_EXCP_BASE + BP_VECTOR]	= handle_bp,
 	[SVM_EXIT_EXCP_BASE + AC_VECTOR]	= handle_ac,
