@@ -129,6 +129,7 @@ enum guest_eoi {
 	EOI_XAPIC,
 	EOI_X2APIC,
 	EOI_PIC,	/* non-specific EOI to the master (and slave) 8259 */
+	EOI_PV,		/* PV EOI: clear pv_eoi_word bit 0, else xAPIC EOI */
 };
 
 volatile uint64_t irq_count[256];
@@ -138,6 +139,9 @@ volatile uint64_t irq_eoi_mode;
 /* Interrupts of vector irq_percpu_vector, per xAPIC ID (up to 8). */
 volatile uint64_t irq_percpu_vector;
 volatile uint64_t irq_percpu[8];
+/* MSR_KVM_PV_EOI_EN's flag word (one vCPU), and EOIs it saved. */
+volatile uint64_t pv_eoi_word __attribute__((aligned(8)));
+volatile uint64_t pv_eoi_skipped;
 
 void guest_irq_handler(uint64_t vector);
 void guest_irq_handler(uint64_t vector)
@@ -159,6 +163,13 @@ void guest_irq_handler(uint64_t vector)
 		if (vector >= 0x28 && vector < 0x30)
 			outb(0xa0, 0x20);
 		outb(0x20, 0x20);
+		break;
+	case EOI_PV:
+		/* The guest side of KVM_PV_EOI_ENABLED (<asm/kvm_para.h>). */
+		if (__atomic_fetch_and(&pv_eoi_word, ~1ULL, __ATOMIC_SEQ_CST) & 1)
+			pv_eoi_skipped++;
+		else
+			xapic_write(APIC_EOI, 0);
 		break;
 	}
 }
