@@ -18,6 +18,7 @@
 #include "kvm/control.h"
 #include "kvm/kvm-cpu.h"
 #include "kvm/kvm.h"
+#include "kvm/pause.h"
 
 /* Bounds on what we accept from a stats fd (KVM's are far smaller). */
 #define STATS_MAX_NAME		256
@@ -101,15 +102,15 @@ static void stats__print(FILE *out, struct stats_file *sf, bool all)
 	}
 }
 
-/* Stats fds are opened on first use and kept. */
+/* Stats fds are opened on first use and kept (-errno: the ioctl failed). */
 static int vm_stats_fd = -1;
 static int *vcpu_stats_fd;
 
-static int stats__fd(int *slot, int owner_fd)
+static int stats__open(int owner_fd)
 {
-	if (*slot < 0)
-		*slot = ioctl(owner_fd, KVM_GET_STATS_FD, 0);
-	return *slot;
+	int fd = ioctl(owner_fd, KVM_GET_STATS_FD, 0);
+
+	return fd < 0 ? -errno : fd;
 }
 
 static void stats__dump_fd(FILE *out, const char *what, int fd, bool all)
@@ -119,7 +120,7 @@ static void stats__dump_fd(FILE *out, const char *what, int fd, bool all)
 
 	if (fd < 0) {
 		fprintf(out, "%s: KVM_GET_STATS_FD: %s\n", what,
-			strerror(errno));
+			strerror(-fd));
 		return;
 	}
 	r = stats__load(fd, &sf);
@@ -177,10 +178,23 @@ static int stat__serve(struct kvm *kvm, const struct ctl_msg *msg, FILE *out)
 	bool all = msg->u.stat.flags & CTL_STAT_ALL;
 	void *pio[] = { out, "PIO " }, *mmio[] = { out, "MMIO" };
 
-	if (!vcpu_stats_fd) {
+	if (!vcpu_stats_fd && kvm->caps.binary_stats) {
+		/*
+		 * Upstream takes the vCPU mutex for KVM_GET_STATS_FD, which a
+		 * vCPU holds for as long as it is in KVM_RUN (maybe halted):
+		 * open them all once, with the vCPUs parked.  Reading the
+		 * files later needs no lock.
+		 */
 		vcpu_stats_fd = xzalloc(kvm->nr_cpus * sizeof(int));
+		if (!kvm__pause(kvm)) {
+			kvm__resume(kvm);
+			fprintf(out, "the guest is stopping");
+			return ESHUTDOWN;
+		}
 		for (int i = 0; i < kvm->nr_cpus; i++)
-			vcpu_stats_fd[i] = -1;
+			vcpu_stats_fd[i] = stats__open(kvm->cpus[i]->fd);
+		vm_stats_fd = stats__open(kvm->vm_fd);
+		kvm__resume(kvm);
 	}
 	fprintf(out, "guest %s: %d vCPU%s\n", ctl__guest_name(), kvm->nr_cpus,
 		kvm->nr_cpus > 1 ? "s" : "");
@@ -190,13 +204,11 @@ static int stat__serve(struct kvm *kvm, const struct ctl_msg *msg, FILE *out)
 	} else {
 		if (all) {
 			fprintf(out, "VM (KVM statistics):\n");
-			stats__dump_fd(out, "VM", stats__fd(&vm_stats_fd,
-							   kvm->vm_fd), all);
+			stats__dump_fd(out, "VM", vm_stats_fd, all);
 		}
 		for (int i = 0; i < kvm->nr_cpus; i++) {
 			fprintf(out, "vCPU %d exits (KVM statistics):\n", i);
-			stats__dump_fd(out, "vCPU", stats__fd(&vcpu_stats_fd[i],
-					kvm->cpus[i]->fd), all);
+			stats__dump_fd(out, "vCPU", vcpu_stats_fd[i], all);
 		}
 	}
 	for (int i = 0; i < kvm->nr_cpus; i++) {
