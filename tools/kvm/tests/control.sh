@@ -1,0 +1,452 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# control.sh: lkvm's control commands against a running guest in the test
+# bed: list, stat, pause/resume, balloon, debug (dump, NMI, SysRq), stop,
+# stale sockets, bad input, and a gdb session.  KTAP; exit 0/1/4.
+#
+#   tools/kvm/tests/control.sh [--backend upstream|ukvm] [--only REGEX]
+#
+# Like boot.sh, the outer call starts vmtest and the script re-enters
+# itself with --inner inside L1.  Each result's name starts with a unique
+# word (ctl_list, ctl_pause, ...) for known-gaps.
+
+set -u
+
+TREE=${CONTROL_TREE:-$(cd "$(dirname "$(readlink -f "$0")")/../../.." && pwd)}
+LKVM=${LKVM:-$TREE/tools/kvm/lkvm}
+backend=upstream
+kernel=
+inner=0
+only=
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--backend) backend=$2; shift 2 ;;
+	--kernel) kernel=$2; shift 2 ;;
+	--inner) inner=1; shift ;;
+	--only) only=$2; shift 2 ;;
+	*) echo "usage: control.sh [--backend upstream|ukvm] [--kernel FILE] [--only REGEX]" >&2; exit 2 ;;
+	esac
+done
+[ -n "$kernel" ] || kernel=$(ls -v /boot/vmlinuz-*-amd64 2>/dev/null | tail -n1)
+kver=${kernel##*/vmlinuz-}
+
+if [ $inner = 0 ]; then
+	if [ ! -x "$LKVM" ]; then
+		echo "TAP version 13"; echo "1..0 # SKIP $LKVM not built (make -C tools/kvm)"
+		exit 4
+	fi
+	if [ -z "$kernel" ] || [ ! -r "$kernel" ] || ! command -v busybox >/dev/null; then
+		echo "TAP version 13"; echo "1..0 # SKIP needs a readable /boot/vmlinuz-* and busybox"
+		exit 4
+	fi
+	# A private copy: rebuilding lkvm during the run must not pull the
+	# binary from under the running guests (the tree is shared over 9p).
+	# The script too: bash reads it as it goes.
+	copy=$TREE/build/control-test/lkvm.$$
+	mkdir -p "${copy%/*}" && cp "$LKVM" "$copy" &&
+		cp "$0" "$copy.sh" || exit 1
+	"$TREE/tools/testing/vmtest/vmtest" --backend "$backend" --mem 1024 \
+		--timeout "${VMTEST_TIMEOUT:-2400}" \
+		-- env LKVM="$copy" CONTROL_TREE="$TREE" bash "$copy.sh" --inner \
+		--backend "$backend" --kernel "$kernel" \
+		${only:+--only "$only"}
+	rc=$?
+	rm -f "$copy" "$copy.sh"
+	exit $rc
+fi
+
+# ---- inside L1 ----
+tmp=$(mktemp -d /tmp/lkvm-ctl.XXXXXX) || exit 1
+export XDG_RUNTIME_DIR=$tmp/run
+mkdir -m 0700 "$XDG_RUNTIME_DIR"
+guest_pid=
+cleanup() {
+	[ -n "$guest_pid" ] && kill -9 "$guest_pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+nr=0
+failed=0
+log=$tmp/log
+glog=$tmp/guest.log
+NAME=ctl-guest
+
+echo "TAP version 13"
+ok() { nr=$((nr + 1)); echo "ok $nr $1"; }
+skip() { nr=$((nr + 1)); echo "ok $nr $1 # SKIP $2"; }
+want() { [ -z "$only" ] || echo "$1" | grep -Eq "$only"; }
+not_ok() {
+	nr=$((nr + 1)); failed=1; echo "not ok $nr $1"
+	[ -f "$log" ] && sed 's/^/# /' "$log" | tail -n 30
+}
+# check NAME COMMAND...: ok if COMMAND succeeds; its output lands in $log.
+check() {
+	local name=$1; shift
+	want "$name" || return 0
+	if "$@" > "$log" 2>&1; then ok "$name"; else not_ok "$name"; fi
+}
+lkvm() { "$LKVM" "$@"; }
+
+# The guest: busybox, virtio-balloon, and /spin, a process spinning on
+# one instruction at a known address (the dump and gdb look for it).
+make_initramfs() {
+	local root=$tmp/root m f
+	mkdir -p "$root"/{bin,proc,sys,dev,modules}
+	cp "$(command -v busybox)" "$root/bin/busybox"
+	for a in sh mount cat grep insmod sleep echo tr cut; do
+		ln -s busybox "$root/bin/$a"
+	done
+	for m in virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_balloon; do
+		f=$(modinfo -k "$kver" -n "$m" 2>/dev/null) || continue
+		case $f in
+		*.ko) cp "$f" "$root/modules/$m.ko" ;;
+		*.ko.xz) xz -dc "$f" > "$root/modules/$m.ko" ;;
+		*.ko.zst) zstd -qdc "$f" > "$root/modules/$m.ko" ;;
+		*) continue ;;
+		esac
+		echo "$m" >> "$root/modules/order"
+	done
+	# spin_here: jmp spin_here (eb fe), entered after a few NOPs.
+	printf '.globl _start\n_start:\n\tnop\n\tnop\n.globl spin_here\nspin_here:\n\tjmp spin_here\n' > "$tmp/spin.S"
+	gcc -nostdlib -static -no-pie -o "$root/spin" "$tmp/spin.S" || return 1
+	SPIN=$(nm "$root/spin" | awk '$3 == "spin_here" { print $1 }')
+	cat > "$root/init" <<'EOI'
+#!/bin/sh
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in $(cat /modules/order); do insmod /modules/$m.ko; done
+echo 1 > /proc/sys/kernel/sysrq
+nmis() { grep '^ *NMI:' /proc/interrupts | tr -s ' ' | cut -d' ' -f3; }
+n0=$(nmis)
+/spin &
+echo "LKVM-KSYM $(grep ' kernel_clone$' /proc/kallsyms | cut -d' ' -f1)"
+echo "LKVM-READY nmi=$n0"
+while :; do
+	n=$(nmis)
+	[ "$n" != "$n0" ] && echo "LKVM-NMI-SEEN $n0 $n" && n0=$n
+	sleep 1
+done
+EOI
+	chmod +x "$root/init"
+	(cd "$root" && find . | cpio -o -H newc 2>/dev/null) > "$tmp/initrd.cpio"
+}
+
+# start_guest NAME ARGS...: lkvm run in the background, wait for init.
+start_guest() {
+	local name=$1; shift
+	"$LKVM" run --name "$name" -k "$kernel" -i "$tmp/initrd.cpio" -m 256 \
+		-p "console=ttyS0 loglevel=4" "$@" > "$glog" 2>&1 < /dev/null &
+	guest_pid=$!
+	for _ in $(seq 600); do
+		grep -q '^LKVM-READY' "$glog" && return 0
+		kill -0 $guest_pid 2>/dev/null || return 1
+		sleep 1
+	done
+	return 1
+}
+
+wait_gone() {
+	for _ in $(seq 120); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 1
+	done
+	return 1
+}
+
+# The total of KVM's "exits" statistic over every vCPU.
+kvm_exits() {
+	lkvm stat $NAME | awk '$1 == "exits" { s += $2 } END { print s + 0 }'
+}
+
+if ! make_initramfs; then
+	echo "1..0 # SKIP cannot build the initramfs (gcc, modules)"
+	exit 4
+fi
+
+GDB_PORT=12345
+if ! start_guest $NAME --balloon -c 2 --gdb $GDB_PORT; then
+	echo "1..1"
+	log=$glog
+	not_ok "ctl_boot the guest reaches init"
+	exit 1
+fi
+
+ok "ctl_boot the guest reaches init"
+
+t_list() {
+	lkvm list | tee /dev/stderr | grep -Eq "^$NAME +$guest_pid +running +2 +256$" &&
+	[ "$(stat -c %a "$XDG_RUNTIME_DIR/lkvm/$NAME.sock")" = 600 ] &&
+	[ "$(stat -c %a "$XDG_RUNTIME_DIR/lkvm")" = 700 ]
+}
+check "ctl_list shows the guest (name, pid, running, cpus, memory), socket 0600" t_list
+
+t_stat() {
+	lkvm stat $NAME --all > $tmp/stat || return 1
+	cat $tmp/stat
+	grep -q '^vCPU 1 exits' $tmp/stat &&
+	awk '$1 == "exits" && $2 > 0 { found = 1 } END { exit !found }' $tmp/stat &&
+	grep -Eq 'PIO +0x3f8-0x3ff +[1-9]' $tmp/stat &&
+	grep -Eq '^  io +[1-9]' $tmp/stat
+}
+check "ctl_stat KVM exit counts per vCPU and lkvm device counters" t_stat
+
+t_pause() {
+	local a b c
+	lkvm pause $NAME || return 1
+	lkvm list | grep -Eq "^$NAME +[0-9]+ +paused" || return 1
+	a=$(kvm_exits); sleep 2; b=$(kvm_exits)
+	echo "exits while paused: $a then $b"
+	lkvm pause $NAME 2>&1 | grep -q 'already paused' || return 1
+	lkvm resume $NAME || return 1
+	sleep 2; c=$(kvm_exits)
+	echo "after resume: $c"
+	[ "$a" = "$b" ] && [ "$c" -gt "$b" ] &&
+	lkvm list | grep -Eq "^$NAME +[0-9]+ +running" &&
+	lkvm resume $NAME 2>&1 | grep -q 'not paused'
+}
+check "ctl_pause parks every vCPU (exit counts frozen) and resume releases them" t_pause
+
+t_balloon() {
+	local given
+	lkvm balloon $NAME --inflate 32 || return 1
+	for _ in $(seq 120); do
+		given=$(lkvm balloon $NAME --inflate 0 | sed -n 's/.*given \([0-9]*\) MiB.*/\1/p')
+		[ "${given:-0}" -ge 32 ] && break
+		sleep 1
+	done
+	echo "given: $given"
+	[ "${given:-0}" -ge 32 ] && lkvm balloon $NAME --deflate 32 | grep -q 'request 0 MiB'
+}
+check "ctl_balloon inflate reaches the guest's driver, deflate" t_balloon
+
+t_parallel() {
+	lkvm stat $NAME > $tmp/p1 2>&1 & local p1=$!
+	lkvm stat $NAME > $tmp/p2 2>&1 & local p2=$!
+	lkvm list > $tmp/p3 2>&1
+	wait $p1 && wait $p2 && grep -q "^vCPU 0" $tmp/p1 && grep -q "^vCPU 0" $tmp/p2 &&
+		grep -q "^$NAME " $tmp/p3
+}
+check "ctl_parallel two commands at once on one guest both answered" t_parallel
+
+# Bad input: raw bytes on the socket, then the guest must still answer.
+send_raw() {
+	python3 - "$XDG_RUNTIME_DIR/lkvm/$NAME.sock" "$1" <<'EOP'
+import socket, sys, struct
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(bytes.fromhex(sys.argv[2]))
+s.shutdown(socket.SHUT_WR)
+s.settimeout(10)
+data = b""
+try:
+    while True:
+        d = s.recv(4096)
+        if not d: break
+        data += d
+except Exception:
+    pass
+if len(data) >= 20:
+    magic, ver, typ, ln, fl, st = struct.unpack("<IHHIIi", data[:20])
+    print("status=%d %s" % (st, data[20:].decode(errors="replace")))
+else:
+    print("closed len=%d" % len(data))
+EOP
+}
+t_garbage() {
+	local hdr
+	send_raw "00112233445566778899aabbccddeeff" | tee /dev/stderr | grep -q 'bad magic' || return 1
+	# version 9
+	send_raw "4c4b564d090001000000000000000000" | tee /dev/stderr | grep -q 'version' || return 1
+	# oversized: CTL_STAT with len 1 MiB
+	send_raw "4c4b564d010006000000100000000000" | tee /dev/stderr | grep -q 'too large' || return 1
+	# truncated: CTL_STAT header promising 4 bytes, 2 sent
+	send_raw "4c4b564d0100060004000000000000000000" | tee /dev/stderr | grep -q 'closed' || return 1
+	# truncated header
+	send_raw "4c4b56" | tee /dev/stderr | grep -q 'closed' || return 1
+	# unknown type, wrong payload size, bad debug op
+	send_raw "4c4b564d010063000000000000000000" | tee /dev/stderr | grep -q 'unknown request' || return 1
+	send_raw "4c4b564d010002000400000000000000ffffffff" | tee /dev/stderr | grep -q 'payload size' || return 1
+	send_raw "4c4b564d01000700" | tee /dev/stderr | grep -q 'closed' || return 1
+	send_raw "4c4b564d01000700 0c000000 00000000 00000000 00000000 00000000" | tee /dev/stderr | grep -q 'unknown debug' || return 1
+	lkvm list | grep -Eq "^$NAME +[0-9]+ +running"
+}
+check "ctl_garbage malformed, truncated, oversized requests refused, guest undisturbed" t_garbage
+
+t_other_uid() {
+	local sock=$XDG_RUNTIME_DIR/lkvm/$NAME.sock out
+	chmod 0755 "$tmp" "$XDG_RUNTIME_DIR" "$XDG_RUNTIME_DIR/lkvm"
+	chmod 0666 "$sock"
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups python3 -c '
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(struct.pack("<IHHII", 0x4d564b4c, 1, 3, 0, 0))
+print(s.recv(4096)[20:].decode())' "$sock" 2>&1)
+	chmod 0700 "$XDG_RUNTIME_DIR" "$XDG_RUNTIME_DIR/lkvm"
+	chmod 0600 "$sock"
+	echo "$out"
+	echo "$out" | grep -q 'another user' && lkvm list | grep -Eq "^$NAME +[0-9]+ +running"
+}
+if command -v setpriv > /dev/null; then
+	check "ctl_other_uid a peer of another uid is refused (SO_PEERCRED)" t_other_uid
+else
+	skip "ctl_other_uid a peer of another uid is refused (SO_PEERCRED)" "no setpriv"
+fi
+
+t_unknown() {
+	local out
+	out=$(lkvm pause no-such-guest 2>&1); [ $? = 1 ] && echo "$out" | grep -q "no guest named 'no-such-guest'" || return 1
+	out=$(lkvm stat 'bad/name' 2>&1); [ $? = 1 ] && echo "$out" | grep -q 'not a guest name' || return 1
+	out=$(lkvm run --name $NAME -k "$kernel" 2>&1 < /dev/null); [ $? = 1 ] && echo "$out" | grep -q 'already running'
+}
+check "ctl_unknown_name unknown or invalid names, a name in use: one clear line" t_unknown
+
+
+t_dump() {
+	local spin_short=$(printf '%x' 0x$SPIN)
+	for _ in $(seq 10); do
+		lkvm debug $NAME --all --dump > $tmp/dump || return 1
+		grep -q "=> $SPIN: eb fe .*jmp  *0x$spin_short\$" $tmp/dump && break
+		sleep 1
+	done
+	cat $tmp/dump
+	# Kept for the documentation (build/ is not tracked).
+	mkdir -p "$TREE/build/control-test" && cp $tmp/dump "$TREE/build/control-test/dump-$backend.txt"
+	grep -q "=> $SPIN: eb fe .*jmp  *0x$spin_short\$" $tmp/dump &&
+	grep -Eq '^  cr0 [0-9a-f]+ \[ PE .* PG \]' $tmp/dump &&
+	grep -Eq '^  efer [0-9a-f]+ \[ SCE LME LMA NXE' $tmp/dump &&
+	grep -Eq '^  cs  0033 .*dpl 3 code' $tmp/dump &&
+	grep -q '^  page walk of rip .*4-level' $tmp/dump &&
+	grep -q '^    PTE' $tmp/dump && grep -q -- '-> physical' $tmp/dump &&
+	grep -q '^  stack at' $tmp/dump && grep -q 'lvt_lint1' $tmp/dump &&
+	grep -q '^vCPU 1$' $tmp/dump &&
+	lkvm list | grep -Eq "^$NAME +[0-9]+ +running"
+}
+check "ctl_dump shows the spinning process's RIP with its jmp disassembled, decoded state" t_dump
+
+t_nmi() {
+	local before=$(grep -c '^LKVM-NMI-SEEN' "$glog")
+	lkvm debug $NAME --nmi 1 || return 1
+	for _ in $(seq 90); do
+		[ "$(grep -c '^LKVM-NMI-SEEN' "$glog")" -gt "$before" ] && return 0
+		sleep 1
+	done
+	grep -a NMI "$glog" | tail -5
+	return 1
+}
+check "ctl_nmi an NMI reaches the guest (its /proc/interrupts NMI count moves)" t_nmi
+
+t_sysrq() {
+	lkvm debug $NAME --sysrq h || return 1
+	for _ in $(seq 60); do
+		grep -aq 'sysrq: HELP' "$glog" && return 0
+		sleep 1
+	done
+	tail -5 "$glog"
+	return 1
+}
+check "ctl_sysrq magic SysRq through the serial console reaches the guest" t_sysrq
+
+t_bad_debug() {
+	local out
+	out=$(lkvm debug $NAME --cpu 7 --dump 2>&1); [ $? = 1 ] && echo "$out" | grep -q 'no vCPU 7' || return 1
+	out=$(lkvm debug $NAME --sysrq xy 2>&1); [ $? = 1 ] && echo "$out" | grep -q 'one printable' || return 1
+	out=$(lkvm debug $NAME 2>&1); [ $? = 1 ] && echo "$out" | grep -q usage
+}
+check "ctl_bad_debug bad vCPU, bad SysRq key, no action: one clear line" t_bad_debug
+
+t_gdb() {
+	local ksym=$(sed -n 's/^LKVM-KSYM \([0-9a-f]*\).*/\1/p' "$glog" | head -1)
+	ksym=$(printf '%x' 0x$ksym)
+	echo "breakpoint at kernel_clone = 0x$ksym"
+	timeout 300 gdb -batch -nx -ex 'set architecture i386:x86-64' \
+		-ex "target remote 127.0.0.1:$GDB_PORT" \
+		-ex 'info threads' -ex 'info registers rip' \
+		-ex "break *0x$ksym" -ex 'continue' -ex 'info registers rip' \
+		-ex 'stepi' -ex 'info registers rip rsp eflags' -ex 'x/4xb $pc' \
+		-ex 'delete' -ex 'detach' > $tmp/gdb.log 2>&1
+	cat $tmp/gdb.log
+	grep -q "Breakpoint 1, 0x0*$ksym in" $tmp/gdb.log &&
+	[ "$(grep -c '^rip ' $tmp/gdb.log)" = 3 ] &&
+	[ "$(grep '^rip ' $tmp/gdb.log | sed -n 2p | awk '{print $2}')" = "0x$ksym" ] &&
+	[ "$(grep '^rip ' $tmp/gdb.log | sed -n 3p | awk '{print $2}')" != "0x$ksym" ] &&
+	grep -q 'Thread 2' $tmp/gdb.log &&
+	grep -q '^eflags' $tmp/gdb.log &&
+	lkvm list | grep -Eq "^$NAME +[0-9]+ +running"
+}
+if command -v gdb > /dev/null; then
+	check "ctl_gdb gdb attaches, breaks at a kallsyms address, continues, hits, steps, reads registers" t_gdb
+else
+	skip "ctl_gdb gdb attaches, breaks at a kallsyms address, continues, hits, steps, reads registers" "no gdb"
+fi
+
+t_gdb_garbage() {
+	local a b
+	python3 - $GDB_PORT <<'EOP' || return 1
+import socket, sys, time
+def conn():
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+    return s
+s = conn(); s.sendall(b"\x00garbage$zz#00$m0,4#ff"); time.sleep(1); s.close()
+s = conn(); s.sendall(b"$mffffffff81000000,"); s.close()          # mid-packet
+s = conn(); s.sendall(b"$" + b"a" * 9000); time.sleep(1); s.close()  # unbounded
+s = conn(); s.sendall(b"$?#3f"); r = s.recv(64); s.close()
+print(r); sys.exit(0 if b"T05thread:" in r else 1)
+EOP
+	a=$(kvm_exits); sleep 2; b=$(kvm_exits)
+	echo "exits after the garbage: $a then $b"
+	[ "$b" -gt "$a" ] && lkvm list | grep -Eq "^$NAME +[0-9]+ +running"
+}
+check "ctl_gdb_garbage a gdb client sending garbage or leaving mid-packet leaves the guest running" t_gdb_garbage
+
+t_stop() {
+	lkvm stop $NAME || return 1
+	wait_gone $guest_pid || return 1
+	wait $guest_pid; local rc=$?
+	guest_pid=
+	echo "lkvm exit status $rc"
+	[ $rc = 0 ] && [ ! -e "$XDG_RUNTIME_DIR/lkvm/$NAME.sock" ] && ! lkvm list | grep -q "^$NAME "
+}
+check "ctl_stop the guest exits with status 0 and its socket is gone" t_stop
+
+t_stale() {
+	local pid
+	"$LKVM" run --name stale-one -k "$kernel" -i "$tmp/initrd.cpio" -m 64 \
+		-p "console=ttyS0 loglevel=4" > /dev/null 2>&1 < /dev/null &
+	pid=$!
+	for _ in $(seq 60); do
+		[ -S "$XDG_RUNTIME_DIR/lkvm/stale-one.sock" ] && break
+		sleep 0.5
+	done
+	kill -9 $pid; wait $pid 2>/dev/null
+	[ -S "$XDG_RUNTIME_DIR/lkvm/stale-one.sock" ] || { echo "no socket left"; return 1; }
+	lkvm list; lkvm stop stale-one 2>&1 | grep -q "no guest named" &&
+	[ ! -e "$XDG_RUNTIME_DIR/lkvm/stale-one.sock" ]
+}
+check "ctl_stale a dead guest's socket is detected and removed" t_stale
+
+t_stop_all() {
+	local p1 p2
+	for g in all-1 all-2; do
+		"$LKVM" run --name $g -k "$kernel" -i "$tmp/initrd.cpio" -m 64 \
+			-p "console=ttyS0 loglevel=4" > /dev/null 2>&1 < /dev/null &
+		[ $g = all-1 ] && p1=$! || p2=$!
+	done
+	for _ in $(seq 120); do
+		[ -S "$XDG_RUNTIME_DIR/lkvm/all-1.sock" ] &&
+			[ -S "$XDG_RUNTIME_DIR/lkvm/all-2.sock" ] && break
+		sleep 0.5
+	done
+	lkvm list
+	[ "$(lkvm list | wc -l)" = 3 ] || return 1
+	lkvm stop --all || return 1
+	wait_gone $p1 && wait_gone $p2 || return 1
+	[ "$(lkvm list | wc -l)" = 1 ]
+}
+check "ctl_stop_all stops every guest" t_stop_all
+
+echo "1..$nr"
+exit $failed
