@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Events without an in-kernel irqchip: KVM_INTERRUPT, the interrupt window
+ * Events without an in-kernel PIC: KVM_INTERRUPT, the interrupt window
  * (request_interrupt_window, KVM_EXIT_IRQ_WINDOW_OPEN) and guest debugging
  * (KVM_SET_GUEST_DEBUG, KVM_EXIT_DEBUG).
  */
@@ -8,6 +8,7 @@
 #include <asm/processor-flags.h>
 
 #include "x86.h"
+#include "irq.h"
 
 /* Debug controls we implement; USE_HW_BP is not offered (yet). */
 #define KVM_GUESTDBG_SUPPORTED (KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP | \
@@ -21,11 +22,15 @@
 long kvm_vcpu_ioctl_interrupt(struct kvm_vcpu *vcpu, void __user *argp)
 {
 	struct kvm_interrupt irq;
+	long r;
 
 	if (copy_from_user(&irq, argp, sizeof(irq)))
 		return -EFAULT;
 	if (irq.irq >= KVM_NR_INTERRUPTS)
 		return -EINVAL;
+	r = kvm_irq_interrupt(vcpu, irq.irq);
+	if (r != -ENOTTY)
+		return r;
 	if (vcpu->arch.interrupt.injected)
 		return -EEXIST;
 	vcpu->arch.interrupt.injected = true;
@@ -38,6 +43,7 @@ bool kvm_ready_for_interrupt(struct kvm_vcpu *vcpu)
 {
 	return !vcpu->arch.interrupt.injected &&
 	       !vcpu->arch.exception.pending &&
+	       kvm_irq_accept_dm_intr(vcpu) &&
 	       kvm_x86_ops->interrupt_allowed(vcpu);
 }
 

@@ -38,7 +38,7 @@ static int route_cmp(const void *a, const void *b)
 	return x->gsi < y->gsi ? -1 : x->gsi > y->gsi;
 }
 
-static int route_decode(struct kvm_irq_route *e,
+static int route_decode(struct kvm *kvm, struct kvm_irq_route *e,
 			const struct kvm_irq_routing_entry *ue)
 {
 	if (ue->gsi >= KVM_MAX_IRQ_ROUTES)
@@ -47,7 +47,8 @@ static int route_decode(struct kvm_irq_route *e,
 	e->type = ue->type;
 	switch (ue->type) {
 	case KVM_IRQ_ROUTING_IRQCHIP:
-		if (ue->flags)
+		/* With a split irqchip the PIC and IOAPIC are userspace's. */
+		if (ue->flags || kvm->arch.irqchip_split)
 			return -EINVAL;
 		e->irqchip.chip = ue->u.irqchip.irqchip;
 		e->irqchip.pin = ue->u.irqchip.pin;
@@ -114,7 +115,7 @@ static int kvm_set_routing(struct kvm *kvm,
 	new->nr = nr;
 	memset(new->chip, -1, sizeof(new->chip));
 	for (i = 0; i < nr; i++) {
-		r = route_decode(&new->entries[i], &ue[i]);
+		r = route_decode(kvm, &new->entries[i], &ue[i]);
 		if (r)
 			goto fail;
 	}
@@ -196,9 +197,9 @@ static long kvm_vm_ioctl_set_gsi_routing(struct kvm *kvm, void __user *argp)
 
 /* ---- raising interrupts ------------------------------------------------ */
 
-int kvm_set_msi(struct kvm *kvm, u32 address_lo, u32 address_hi, u32 data)
+static void msi_decode(struct kvm_lapic_irq *irq, u32 address_lo, u32 data)
 {
-	struct kvm_lapic_irq irq = {
+	*irq = (struct kvm_lapic_irq) {
 		.vector = data & MSI_DATA_VECTOR,
 		.delivery_mode = data & MSI_DATA_DELMODE_MASK,
 		.logical = address_lo & MSI_ADDR_DEST_LOGICAL,
@@ -206,12 +207,51 @@ int kvm_set_msi(struct kvm *kvm, u32 address_lo, u32 address_hi, u32 data)
 		.trig_level = data & MSI_DATA_TRIG_LEVEL,
 		.dest_id = (address_lo >> MSI_ADDR_DEST_SHIFT) & 0xff,
 	};
-
 	/* Redirection hint with logical destinations: lowest priority. */
-	if ((address_lo & MSI_ADDR_REDIR_HINT) && irq.logical &&
-	    irq.delivery_mode == APIC_DM_FIXED)
-		irq.delivery_mode = APIC_DM_LOWEST;
+	if ((address_lo & MSI_ADDR_REDIR_HINT) && irq->logical &&
+	    irq->delivery_mode == APIC_DM_FIXED)
+		irq->delivery_mode = APIC_DM_LOWEST;
+}
+
+int kvm_set_msi(struct kvm *kvm, u32 address_lo, u32 address_hi, u32 data)
+{
+	struct kvm_lapic_irq irq;
+
+	msi_decode(&irq, address_lo, data);
 	return kvm_irq_delivery_to_apic(kvm, NULL, &irq);
+}
+
+/*
+ * Split irqchip: userspace's IOAPIC reaches the local APICs through MSI
+ * routes of the GSIs below the number it reserved (KVM_ENABLE_CAP's
+ * args[0]).  Ending @vector on @vcpu must exit to it (KVM_EXIT_IOAPIC_EOI)
+ * when one of those routes sends @vector level-triggered to this vCPU:
+ * that pin's Remote IRR waits for it.
+ */
+bool kvm_split_eoi_exits(struct kvm_vcpu *vcpu, int vector)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_irq_routing_table *t;
+	struct kvm_lapic_irq irq;
+	bool hit = false;
+	u32 i;
+
+	rcu_read_lock();
+	t = rcu_dereference(kvm->arch.irqchip->routing);
+	for (i = 0; t && i < t->nr && !hit; i++) {
+		const struct kvm_irq_route *e = &t->entries[i];
+
+		/* Sorted by GSI: the reserved ones come first. */
+		if (e->gsi >= kvm->arch.nr_reserved_ioapic_pins)
+			break;
+		if (e->type != KVM_IRQ_ROUTING_MSI)
+			continue;
+		msi_decode(&irq, e->msi.address_lo, e->msi.data);
+		hit = irq.vector == vector && irq.trig_level &&
+		      kvm_lapic_matches(vcpu, &irq);
+	}
+	rcu_read_unlock();
+	return hit;
 }
 
 static int route_set(struct kvm *kvm, const struct kvm_irq_route *e,
@@ -274,6 +314,9 @@ out:
 
 bool kvm_arch_irqfd_allowed(struct kvm *kvm, bool resample)
 {
+	/* Resampling listens to the in-kernel IOAPIC's EOIs: not split. */
+	if (resample)
+		return irqchip_in_kernel(kvm) && !irqchip_split(kvm);
 	return irqchip_in_kernel(kvm);
 }
 
@@ -340,6 +383,53 @@ void kvm_notify_unmasked_irq(struct kvm *kvm, u32 chip, u32 pin)
 
 /* ---- VM ioctls --------------------------------------------------------- */
 
+static struct kvm_x86_irqchip *irqchip_alloc(void)
+{
+	struct kvm_x86_irqchip *chip;
+
+	chip = kzalloc(sizeof(*chip), GFP_KERNEL_ACCOUNT);
+	if (!chip)
+		return NULL;
+	mutex_init(&chip->lock);
+	spin_lock_init(&chip->notifier_lock);
+	INIT_HLIST_HEAD(&chip->ack_notifiers);
+	return chip;
+}
+
+/*
+ * KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP): local APICs only, with an
+ * empty routing table; userspace may route only MSIs, and GSIs below
+ * @nr_reserved_pins belong to its IOAPIC.  Upstream's checks and errnos.
+ */
+long kvm_irq_enable_split(struct kvm *kvm, u64 nr_reserved_pins)
+{
+	struct kvm_x86_irqchip *chip;
+	long r;
+
+	mutex_lock(&kvm->lock);
+	r = -EINVAL;
+	if (nr_reserved_pins > KVM_MAX_IRQ_ROUTES)
+		goto out;
+	r = -EEXIST;
+	if (kvm->arch.irqchip || kvm->created_vcpus)
+		goto out;
+	r = -ENOMEM;
+	chip = irqchip_alloc();
+	if (!chip)
+		goto out;
+	kvm->arch.irqchip_split = true;
+	kvm->arch.nr_reserved_ioapic_pins = nr_reserved_pins;
+	smp_store_release(&kvm->arch.irqchip, chip);
+	r = kvm_set_routing(kvm, NULL, 0);
+	if (r) {
+		kvm_irq_destroy_vm(kvm);
+		kvm->arch.irqchip_split = false;
+	}
+out:
+	mutex_unlock(&kvm->lock);
+	return r;
+}
+
 static long kvm_create_irqchip(struct kvm *kvm)
 {
 	struct kvm_x86_irqchip *chip;
@@ -354,12 +444,9 @@ static long kvm_create_irqchip(struct kvm *kvm)
 	if (kvm->created_vcpus)
 		goto out;
 	r = -ENOMEM;
-	chip = kzalloc(sizeof(*chip), GFP_KERNEL_ACCOUNT);
+	chip = irqchip_alloc();
 	if (!chip)
 		goto out;
-	mutex_init(&chip->lock);
-	spin_lock_init(&chip->notifier_lock);
-	INIT_HLIST_HEAD(&chip->ack_notifiers);
 	/* Published now so the devices can find it; irqchip_in_kernel()
 	 * callers only use it once the routing exists.
 	 */
@@ -422,7 +509,8 @@ static long kvm_irqchip_state(struct kvm *kvm, void __user *argp, bool set)
 		r = -EFAULT;
 		goto out;
 	}
-	if (!irqchip_in_kernel(kvm)) {
+	/* With a split irqchip there is no PIC or IOAPIC here. */
+	if (!irqchip_in_kernel(kvm) || irqchip_split(kvm)) {
 		r = -ENXIO;
 		goto out;
 	}
@@ -515,6 +603,7 @@ long kvm_irq_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_USER_NMI:
 	case KVM_CAP_SET_BOOT_CPU_ID:
 	case KVM_CAP_TSC_DEADLINE_TIMER:
+	case KVM_CAP_SPLIT_IRQCHIP:
 		return 1;
 	case KVM_CAP_IRQ_ROUTING:
 		/* The number of GSIs: QEMU sizes its routing table by it. */
@@ -663,8 +752,44 @@ void kvm_vcpu_kick(struct kvm_vcpu *vcpu)
 
 static bool kvm_cpu_has_extint(struct kvm_vcpu *vcpu)
 {
-	return kvm_lapic_accept_pic_intr(vcpu) &&
-	       kvm_pic_has_output(vcpu->kvm->arch.irqchip->pic);
+	if (!kvm_lapic_accept_pic_intr(vcpu))
+		return false;
+	/* Split: userspace's PIC handed its vector over with KVM_INTERRUPT. */
+	if (irqchip_split(vcpu->kvm))
+		return *kvm_lapic_extint(vcpu) >= 0;
+	return kvm_pic_has_output(vcpu->kvm->arch.irqchip->pic);
+}
+
+/*
+ * KVM_INTERRUPT with an in-kernel irqchip: only a split one takes it, as
+ * the ExtINT the local APIC acknowledges through LINT0 (upstream's
+ * rules).  -ENOTTY: no in-kernel irqchip, the caller queues it.
+ */
+long kvm_irq_interrupt(struct kvm_vcpu *vcpu, u32 vector)
+{
+	int *extint;
+
+	if (!vcpu->arch.apic)
+		return -ENOTTY;
+	if (!irqchip_split(vcpu->kvm))
+		return -ENXIO;
+	extint = kvm_lapic_extint(vcpu);
+	if (*extint >= 0)
+		return -EEXIST;
+	*extint = vector;
+	kvm_make_request(KVM_REQ_EVENT, vcpu);
+	return 0;
+}
+
+/*
+ * Could userspace hand over an ExtINT now (ready_for_interrupt_injection,
+ * KVM_EXIT_IRQ_WINDOW_OPEN)?  Not while one waits, nor with LINT0 off.
+ */
+bool kvm_irq_accept_dm_intr(struct kvm_vcpu *vcpu)
+{
+	if (!vcpu->arch.apic)
+		return true;
+	return !kvm_cpu_has_extint(vcpu) && kvm_lapic_accept_pic_intr(vcpu);
 }
 
 static bool kvm_cpu_has_interrupt(struct kvm_vcpu *vcpu)
@@ -679,8 +804,15 @@ static int kvm_cpu_get_interrupt(struct kvm_vcpu *vcpu)
 {
 	int vector;
 
-	if (kvm_cpu_has_extint(vcpu))
-		return kvm_pic_read_irq(vcpu->kvm);
+	if (kvm_cpu_has_extint(vcpu)) {
+		int *extint = kvm_lapic_extint(vcpu);
+
+		if (!irqchip_split(vcpu->kvm))
+			return kvm_pic_read_irq(vcpu->kvm);
+		vector = *extint;
+		*extint = -1;
+		return vector;
+	}
 	vector = kvm_lapic_has_interrupt(vcpu);
 	if (vector >= 0)
 		kvm_lapic_ack_interrupt(vcpu, vector);
@@ -739,6 +871,13 @@ int kvm_irq_inject(struct kvm_vcpu *vcpu, bool busy)
 {
 	int vector;
 
+	/* Split irqchip: an EOI userspace's IOAPIC waits for goes out first. */
+	vector = kvm_lapic_take_ioapic_eoi(vcpu);
+	if (vector >= 0) {
+		vcpu->run->exit_reason = KVM_EXIT_IOAPIC_EOI;
+		vcpu->run->eoi.vector = vector;
+		return EXIT_USER;
+	}
 	kvm_lapic_process_events(vcpu);
 	if (busy)
 		goto windows;

@@ -76,11 +76,24 @@ static inline bool irqchip_in_kernel(struct kvm *kvm)
 	return smp_load_acquire(&kvm->arch.irqchip) != NULL;
 }
 
+/*
+ * KVM_CAP_SPLIT_IRQCHIP: the local APICs are in the kernel, the PIC and
+ * IOAPIC in userspace (set before the irqchip is published).
+ */
+static inline bool irqchip_split(struct kvm *kvm)
+{
+	return irqchip_in_kernel(kvm) && kvm->arch.irqchip_split;
+}
+
 /* irq.c: routing, lines, MSIs, the VM ioctls, event injection. */
 long kvm_irq_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg);
 long kvm_irq_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 			unsigned long arg);
 long kvm_irq_check_extension(struct kvm *kvm, long ext);
+long kvm_irq_enable_split(struct kvm *kvm, u64 nr_reserved_pins);
+long kvm_irq_interrupt(struct kvm_vcpu *vcpu, u32 vector);
+bool kvm_irq_accept_dm_intr(struct kvm_vcpu *vcpu);
+bool kvm_split_eoi_exits(struct kvm_vcpu *vcpu, int vector);
 void kvm_irq_destroy_vm(struct kvm *kvm);
 int kvm_irq_vcpu_create(struct kvm_vcpu *vcpu);
 void kvm_irq_vcpu_destroy(struct kvm_vcpu *vcpu);
@@ -110,6 +123,9 @@ int kvm_lapic_has_interrupt(struct kvm_vcpu *vcpu);
 int kvm_lapic_tpr_blocked(struct kvm_vcpu *vcpu);
 void kvm_lapic_ack_interrupt(struct kvm_vcpu *vcpu, int vector);
 bool kvm_lapic_accept_pic_intr(struct kvm_vcpu *vcpu);
+bool kvm_lapic_matches(struct kvm_vcpu *vcpu, const struct kvm_lapic_irq *irq);
+int kvm_lapic_take_ioapic_eoi(struct kvm_vcpu *vcpu);
+int *kvm_lapic_extint(struct kvm_vcpu *vcpu);
 void kvm_lapic_cr8_to_guest(struct kvm_vcpu *vcpu);
 void kvm_lapic_after_exit(struct kvm_vcpu *vcpu);
 void kvm_lapic_set_pv_eoi(struct kvm_vcpu *vcpu, u64 data);

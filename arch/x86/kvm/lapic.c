@@ -174,6 +174,25 @@ bool kvm_lapic_accept_pic_intr(struct kvm_vcpu *vcpu)
 	       (lvt0 & APIC_MODE_MASK) == APIC_DM_EXTINT;
 }
 
+/* The ExtINT vector userspace's PIC gave with KVM_INTERRUPT (split irqchip). */
+int *kvm_lapic_extint(struct kvm_vcpu *vcpu)
+{
+	return vcpu_apic(vcpu) ? &vcpu_apic(vcpu)->pending_extint : NULL;
+}
+
+/* The EOI to report with KVM_EXIT_IOAPIC_EOI, or -1. */
+int kvm_lapic_take_ioapic_eoi(struct kvm_vcpu *vcpu)
+{
+	struct kvm_lapic *apic = vcpu_apic(vcpu);
+	int vector;
+
+	if (!apic || apic->pending_ioapic_eoi < 0)
+		return -1;
+	vector = apic->pending_ioapic_eoi;
+	apic->pending_ioapic_eoi = -1;
+	return vector;
+}
+
 /* ---- accepting interrupts (10.6, 10.8.1) ------------------------------ */
 
 /* Any context: the vCPU thread raises the LVT error interrupt once. */
@@ -277,6 +296,14 @@ static bool apic_match_dest(struct kvm_lapic *apic, struct kvm_lapic *src,
 	}
 }
 
+/* Is this vCPU's APIC a destination of @irq (no shorthand)? */
+bool kvm_lapic_matches(struct kvm_vcpu *vcpu, const struct kvm_lapic_irq *irq)
+{
+	struct kvm_lapic *apic = vcpu_apic(vcpu);
+
+	return apic && apic->hw_enabled && apic_match_dest(apic, NULL, irq);
+}
+
 /*
  * Deliver a message to every matching local APIC, or to one of them for
  * lowest priority (10.6.2.4: we rotate among those of lowest TPR).
@@ -352,6 +379,13 @@ static void apic_eoi(struct kvm_lapic *apic)
 		return;
 	vec_clear(apic, APIC_ISR, vector);
 	apic_update_ppr(apic);
+	/* Split irqchip: userspace's IOAPIC hears it through an exit. */
+	if (irqchip_split(apic->vcpu->kvm)) {
+		if (kvm_split_eoi_exits(apic->vcpu, vector))
+			apic->pending_ioapic_eoi = vector;
+		kvm_make_request(KVM_REQ_EVENT, apic->vcpu);
+		return;
+	}
 	/*
 	 * The EOI broadcast (10.8.5) reaches the IOAPIC for level-triggered
 	 * vectors; edge ones are passed too so the IOAPIC can tell the ack
@@ -853,7 +887,9 @@ void kvm_lapic_pv_eoi_before_entry(struct kvm_vcpu *vcpu)
 		return;
 	vector = isr_single(apic);
 	if (vector >= 0 && (vec_highest(apic, APIC_IRR) >= 0 ||
-			    vec_test(apic, APIC_TMR, vector)))
+			    vec_test(apic, APIC_TMR, vector) ||
+			    (irqchip_split(vcpu->kvm) &&
+			     kvm_split_eoi_exits(vcpu, vector))))
 		vector = -1;
 	if (vector < 0 && !apic->pv_eoi_pending)
 		return;
@@ -1059,6 +1095,8 @@ void kvm_lapic_reset(struct kvm_vcpu *vcpu, bool init)
 	apic->tscdeadline = 0;
 	apic->esr_pending = 0;
 	apic->esr_irq = false;
+	apic->pending_ioapic_eoi = -1;
+	apic->pending_extint = -1;
 	apic->cr8_shadow = 0;
 	vcpu->arch.cr8 = 0;
 	apic->pending_events &= init ? BIT(KVM_APIC_SIPI) : 0;

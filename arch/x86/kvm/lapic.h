@@ -50,6 +50,14 @@ struct kvm_lapic {
 	unsigned long pending_events;	/* KVM_APIC_INIT, KVM_APIC_SIPI */
 	u8 sipi_vector;
 
+	/*
+	 * Split irqchip (vCPU thread): an EOI userspace's IOAPIC must hear
+	 * (KVM_EXIT_IOAPIC_EOI), and the ExtINT vector of KVM_INTERRUPT;
+	 * -1 for none.
+	 */
+	int pending_ioapic_eoi;
+	int pending_extint;
+
 	/* PV EOI: the guest's flag is set for @pv_eoi_vector (vCPU thread). */
 	bool pv_eoi_pending;
 	u8 pv_eoi_vector;

@@ -151,6 +151,8 @@ static long kvm_vm_ioctl_enable_cap(struct kvm *kvm, void __user *argp)
 		return kvm_enable_max_vcpu_id(kvm, cap.args[0]);
 	case KVM_CAP_X86_USER_SPACE_MSR:
 		return kvm_enable_user_space_msr(kvm, cap.args[0]);
+	case KVM_CAP_SPLIT_IRQCHIP:
+		return kvm_irq_enable_split(kvm, cap.args[0]);
 	default:
 		return -EINVAL;
 	}
