@@ -88,7 +88,8 @@ static int ctl__check_payload(struct ctl_msg *m, const char **why)
 		break;
 	case CTL_DEBUG:
 		if (!m->u.debug.what || (m->u.debug.what &
-		    ~(CTL_DEBUG_DUMP | CTL_DEBUG_NMI | CTL_DEBUG_SYSRQ))) {
+		    ~(CTL_DEBUG_DUMP | CTL_DEBUG_NMI | CTL_DEBUG_SYSRQ |
+		      CTL_DEBUG_DIRTY_RATE))) {
 			*why = "unknown debug operation";
 			return -EINVAL;
 		}

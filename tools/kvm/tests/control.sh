@@ -270,7 +270,7 @@ t_garbage() {
 	send_raw "4c4b564d010063000000000000000000" | tee /dev/stderr | grep -q 'unknown request' || return 1
 	send_raw "4c4b564d010002000400000000000000ffffffff" | tee /dev/stderr | grep -q 'payload size' || return 1
 	send_raw "4c4b564d01000700" | tee /dev/stderr | grep -q 'closed' || return 1
-	send_raw "4c4b564d01000700 0c000000 00000000 00000000 00000000 00000000" | tee /dev/stderr | grep -q 'unknown debug' || return 1
+	send_raw "4c4b564d01000700 14000000 00000000 00000000 00000000 00000000" | tee /dev/stderr | grep -q 'unknown debug' || return 1
 	lkvm list | grep -Eq "^$NAME +[0-9]+ +running"
 }
 check "ctl_garbage malformed, truncated, oversized requests refused, guest undisturbed" t_garbage
@@ -357,6 +357,14 @@ t_bad_debug() {
 	out=$(lkvm debug $NAME 2>&1); [ $? = 1 ] && echo "$out" | grep -q usage
 }
 check "ctl_bad_debug bad vCPU, bad SysRq key, no action: one clear line" t_bad_debug
+
+t_dirty() {
+	local out
+	out=$(lkvm debug $NAME --dirty-rate) || { echo "$out"; return 1; }
+	echo "$out"
+	echo "$out" | grep -Eq '^dirty rate: [0-9.]+ MiB/s \([1-9][0-9]* pages'
+}
+check "ctl_dirty_rate the guest's dirty rate over a second (KVM_GET_DIRTY_LOG)" t_dirty
 
 t_gdb() {
 	local ksym=$(sed -n 's/^LKVM-KSYM \([0-9a-f]*\).*/\1/p' "$glog" | head -1)

@@ -122,7 +122,7 @@ static void test_parse(void)
 	s.flags = 2;
 	ktap_check(parse(CTL_MAGIC, 1, CTL_STAT, sizeof(s), 0, &s, sizeof(s), &m) == -EINVAL,
 		   "bad_stat_flags");
-	d.what = 8;
+	d.what = 16;
 	ktap_check(parse(CTL_MAGIC, 1, CTL_DEBUG, sizeof(d), 0, &d, sizeof(d), &m) == -EINVAL,
 		   "bad_debug_op");
 	d.what = CTL_DEBUG_DUMP;

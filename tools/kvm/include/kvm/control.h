@@ -67,6 +67,7 @@ struct ctl_stat {
 #define CTL_DEBUG_DUMP		(1u << 0)
 #define CTL_DEBUG_NMI		(1u << 1)
 #define CTL_DEBUG_SYSRQ		(1u << 2)
+#define CTL_DEBUG_DIRTY_RATE	(1u << 3)
 #define CTL_DEBUG_ALL_CPUS	-1
 
 struct ctl_debug {
