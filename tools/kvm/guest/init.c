@@ -8,7 +8,7 @@
  * the host's root read-only over virtio-9p, puts a tmpfs-backed overlay on
  * top so the guest can write, moves into it, and runs a shell on the
  * console, or, for `lkvm sandbox`, the command in /lkvm/argv, whose exit
- * status it hands to lkvm through an I/O port before powering off.
+ * status it hands to lkvm through an I/O port (lkvm then stops the guest).
  *
  * /lkvm/config holds "key=value" lines written by lkvm: root_tag, console
  * (ttyS0 or hvc0), hostname, cwd, term, path, rows, cols, sandbox (0/1),
@@ -23,7 +23,6 @@
 #include <string.h>
 #include <sys/io.h>
 #include <sys/ioctl.h>
-#include <sys/klog.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -42,7 +41,6 @@
 #define NEWROOT			"/lkvm/root"
 #define NINEP_MSIZE		"131072"
 #define MAX_ARGS		256
-#define SYSLOG_CONSOLE_OFF	6	/* klogctl: stop printk to the console */
 #define MODULE_INIT_COMPRESSED_FILE 4
 
 static char config[4096];
@@ -78,9 +76,6 @@ static void fail(const char *fmt, ...)
 static void poweroff(void)
 {
 	sync();
-	/* "reboot: Power down" would trail the command's output. */
-	if (sandbox)
-		klogctl(SYSLOG_CONSOLE_OFF, NULL, 0);
 	reboot(RB_POWER_OFF);
 	for (;;)
 		pause();
@@ -224,10 +219,7 @@ static void setup_tty(void)
 	}
 	ioctl(fd, TIOCSCTTY, 1);
 	if (tcgetattr(fd, &t) == 0) {
-		/*
-		 * lkvm's stdout is a file or pipe: no CR before each LF.  Its
-		 * stdin is not a terminal, so the command reads /dev/null.
-		 */
+		/* lkvm's stdout is a file or pipe: no CR before each LF. */
 		if (!host_tty) {
 			t.c_oflag &= ~ONLCR;
 			t.c_lflag &= ~ECHO;
@@ -240,7 +232,12 @@ static void setup_tty(void)
 		ioctl(fd, TIOCSWINSZ, &ws);
 	dup2(fd, 1);
 	dup2(fd, 2);
-	if (host_tty) {
+	/*
+	 * A sandbox command reads /dev/null unless lkvm's stdin is a
+	 * terminal: what a pipe sends before the guest opens its console
+	 * would be lost, and the command could wait forever for more.
+	 */
+	if (host_tty || !sandbox) {
 		dup2(fd, 0);
 	} else {
 		int null = open("/dev/null", O_RDONLY);
@@ -314,6 +311,8 @@ int main(void)
 		int code = WIFEXITED(status) ? WEXITSTATUS(status) :
 			   128 + WTERMSIG(status);
 
+		/* lkvm stops the guest as soon as it has the status. */
+		sync();
 		if (ioperm(LKVM_STATUS_PORT, 1, 1) < 0)
 			fail("cannot report the exit status: %s", strerror(errno));
 		outb(code, LKVM_STATUS_PORT);

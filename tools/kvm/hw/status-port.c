@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The sandbox status port: lkvm's guest init writes the exit status of the
- * sandbox command (one byte) to LKVM_STATUS_PORT, then powers off; lkvm
- * exits with that status.  Only present for lkvm sandbox.
+ * sandbox command (one byte) to LKVM_STATUS_PORT; lkvm stops the guest
+ * and exits with that status.  Only present for lkvm sandbox.
  */
 #include <string.h>
 
@@ -23,6 +23,8 @@ static void status_port__io(struct kvm_cpu *cpu, u64 offset, u8 *data,
 	}
 	atomic_store(&kvm->guest_status, data[0]);
 	pr_debug("sandbox: the command exited with status %u", data[0]);
+	/* The guest has synced; its power-off would only add messages. */
+	kvm__request_stop(kvm, KVM_STOP_POWEROFF);
 }
 
 static int status_port__init(struct kvm *kvm)

@@ -111,6 +111,8 @@ mount -t devtmpfs dev /dev
 cpus=$(grep -c ^processor /proc/cpuinfo)
 memkb() { grep MemTotal /proc/meminfo | { read a b c; echo $b; }; }
 echo "LKVM-INIT cpus=$cpus memkb=$(memkb) cmdline=$(cat /proc/cmdline)"
+grep -q lkvm_sleep /proc/cmdline && sleep 100000
+grep -q lkvm_reboot /proc/cmdline && reboot -f
 if grep -q lkvm_rng /proc/cmdline; then
 	for m in $(cat /modules/rng-order); do insmod /modules/$m.ko; done
 	echo "LKVM-RNG $(cat /sys/class/misc/hw_random/rng_current) $(head -c 64 /dev/hwrng | wc -c)"
@@ -310,6 +312,181 @@ virtio_boot() {
 	fi
 }
 
+# A bzImage whose 64-bit entry is ud2: with no IDT the #UD escalates to a
+# triple fault (APM vol 2, 8.2.9), which lkvm must report and exit 1 on.
+make_triple_fault_kernel() {
+	python3 - "$1" <<'EOP'
+import struct, sys
+setup = bytearray(2 * 512)		# boot sector + 1 setup sector
+payload = b"\x0f\x0b" * 0x400		# ud2 everywhere, entry at +0x200
+setup[0x1f1] = 1			# setup_sects
+struct.pack_into("<I", setup, 0x1f4, len(payload) // 16)	# syssize
+struct.pack_into("<H", setup, 0x1fe, 0xaa55)
+setup[0x200:0x202] = b"\xeb\x66"	# jump over the header
+setup[0x202:0x206] = b"HdrS"
+struct.pack_into("<H", setup, 0x206, 0x20c)	# boot protocol 2.12
+struct.pack_into("<I", setup, 0x22c, 0x7fffffff)	# initrd_addr_max
+struct.pack_into("<H", setup, 0x236, 1)	# XLF_KERNEL_64
+struct.pack_into("<I", setup, 0x238, 255)	# cmdline_size
+struct.pack_into("<I", setup, 0x260, 0x100000)	# init_size
+open(sys.argv[1], "wb").write(setup + payload)
+EOP
+}
+
+# A shell in tmux, for what needs a terminal: the host-root shell and
+# the terminal's restoration.  tmux_wait FILE-or-REGEX waits (the bed has
+# the overall time limit) for a file to exist or the pane to show REGEX.
+TMUX_SOCK=
+tmux_start() {
+	TMUX_SOCK=$tmp/tmux.sock
+	tmux -S "$TMUX_SOCK" new-session -d -x 160 -y 50 -s lkvm \
+		"env -i PATH=$PATH TERM=screen HOME=/tmp bash --norc --noprofile -i"
+}
+tmux_send() { tmux -S "$TMUX_SOCK" send-keys -t lkvm "$@"; }
+tmux_screen() { tmux -S "$TMUX_SOCK" capture-pane -p -S -200 -t lkvm; }
+tmux_wait() {	# file PATH | text REGEX | prompt | raw; 600 s at most
+	local i
+	for i in $(seq 1200); do
+		case $1 in
+		file) [ -e "$2" ] && return 0 ;;
+		text) tmux_screen | grep -Eq "$2" && return 0 ;;
+		prompt) tmux_screen | grep -v '^ *$' | tail -n1 | grep -Eq '# *$' && return 0 ;;
+		raw) stty -a < "$(tmux -S "$TMUX_SOCK" display -p -t lkvm '#{pane_tty}')" |
+			grep -q -- '-icanon' && return 0 ;;
+		esac
+		sleep 0.5
+	done
+	return 1
+}
+tmux_stop() { tmux -S "$TMUX_SOCK" kill-server 2>/dev/null; }
+
+# The console restores the terminal when lkvm ends by SIGNAL.  The pane
+# records stty -g before and after; lkvm is killed once the pane's tty is
+# in raw mode (its guest sleeps).
+term_case() {
+	local name=$1 sig=$2 pid
+	want "$name" || { skip "$name" "not selected"; return; }
+	rm -f "$tmp"/stty.* "$tmp/pid" "$tmp/rc"
+	tmux_send "stty -g > $tmp/stty.before; (echo \$BASHPID > $tmp/pid; exec $LKVM run -k $kernel -i $tmp/initrd.cpio -m 128 -p '$params lkvm_sleep'); echo \$? > $tmp/rc; stty -g > $tmp/stty.after" Enter
+	if ! tmux_wait file "$tmp/pid" || ! tmux_wait raw; then
+		tmux_screen > "$log"; echo "# the terminal never went raw" >> "$log"
+		not_ok "$name"; return
+	fi
+	pid=$(cat "$tmp/pid")
+	kill -"$sig" "$pid"
+	tmux_wait file "$tmp/stty.after"
+	sleep 0.5
+	tmux_screen > "$log"
+	if [ -s "$tmp/stty.after" ] && cmp -s "$tmp/stty.before" "$tmp/stty.after"; then
+		ok "$name"
+	else
+		echo "# stty before: $(cat "$tmp/stty.before" 2>/dev/null)" >> "$log"
+		echo "# stty after:  $(cat "$tmp/stty.after" 2>/dev/null), lkvm status $(cat "$tmp/rc" 2>/dev/null)" >> "$log"
+		not_ok "$name"
+	fi
+}
+
+# lkvm run with no kernel and no initrd: the host's newest kernel, lkvm's
+# init, the host's root over 9p, a shell on the console (in tmux).  Then
+# Ctrl-A x on a second run: the terminal must be restored both times.
+hostroot_cases() {
+	local names="hostroot_shell hostroot_overlay term_quit term_sigterm term_crash" n any=
+	for n in $names; do want $n && any=1; done
+	if [ -z "$any" ] || ! command -v tmux > /dev/null; then
+		for n in $names; do
+			skip "$n" "$([ -z "$any" ] && echo "not selected" || echo "tmux not installed")"
+		done
+		return
+	fi
+	tmux_start
+	if want hostroot; then
+		rm -f "$tmp"/stty.* "$tmp/rc"
+		tmux_send "cd $tmp; clear; $LKVM run -c 1 -m 256; echo \$? > $tmp/rc" Enter
+		sleep 1
+		if tmux_wait prompt; then
+			tmux_send "echo SHELL-\$((6 * 7)) \$(nproc) \$(pwd); echo hi > /etc/lkvm-overlay && cat /etc/lkvm-overlay && ls /lib/modules | head -1; exit" Enter
+		fi
+		tmux_wait file "$tmp/rc"
+		sleep 0.5
+		tmux_screen | tr -d '\r' > "$tmp/shell.log"
+		cp "$tmp/shell.log" "$log"
+		if [ "$(cat "$tmp/rc" 2>/dev/null)" = 0 ] && grep -q "^SHELL-42 1 $tmp\$" "$tmp/shell.log"; then
+			ok "hostroot_shell lkvm run without -k: host kernel, host root, a shell"
+		else
+			not_ok "hostroot_shell lkvm run without -k: host kernel, host root, a shell"
+		fi
+		if grep -q "^hi$" "$tmp/shell.log" && grep -qx "$kver" "$tmp/shell.log"; then
+			ok "hostroot_overlay the read-only host root is writable through the overlay"
+		else
+			not_ok "hostroot_overlay the read-only host root is writable through the overlay"
+		fi
+	else
+		skip "hostroot_shell lkvm run without -k: host kernel, host root, a shell" "not selected"
+		skip "hostroot_overlay the read-only host root is writable through the overlay" "not selected"
+	fi
+	# Ctrl-A x quits: status 0, terminal as it was.
+	if want term_quit; then
+		rm -f "$tmp"/stty.* "$tmp/rc"
+		tmux_send "clear; stty -g > $tmp/stty.before; $LKVM run -k $kernel -i $tmp/initrd.cpio -m 128 -p '$params lkvm_sleep'; echo \$? > $tmp/rc; stty -g > $tmp/stty.after" Enter
+		tmux_wait text 'LKVM-INIT'
+		tmux_send C-a x
+		tmux_wait file "$tmp/stty.after"
+		sleep 0.5
+		tmux_screen > "$log"
+		if [ "$(cat "$tmp/rc" 2>/dev/null)" = 0 ] && cmp -s "$tmp/stty.before" "$tmp/stty.after"; then
+			ok "term_quit Ctrl-A x quits with status 0 and restores the terminal"
+		else
+			echo "# lkvm status $(cat "$tmp/rc" 2>/dev/null); stty before/after:" >> "$log"
+			cat "$tmp"/stty.* >> "$log" 2>/dev/null
+			not_ok "term_quit Ctrl-A x quits with status 0 and restores the terminal"
+		fi
+	else
+		skip "term_quit Ctrl-A x quits with status 0 and restores the terminal" "not selected"
+	fi
+	term_case "term_sigterm SIGTERM: the terminal is restored" TERM
+	term_case "term_crash SIGSEGV: the terminal is restored" SEGV
+	tmux_stop
+}
+
+# lkvm sandbox: CMD's exit status, output, working directory, the overlay.
+sandbox_cases() {
+	local out rc
+	if want sandbox_exit; then
+		"$LKVM" sandbox -- sh -c 'exit 7' > "$log" 2>&1 < /dev/null
+		rc=$?
+		if [ $rc = 7 ]; then
+			ok "sandbox_exit lkvm sandbox -- sh -c 'exit 7' exits 7"
+		else
+			echo "# lkvm sandbox exit status $rc, wanted 7" >> "$log"
+			not_ok "sandbox_exit lkvm sandbox -- sh -c 'exit 7' exits 7"
+		fi
+	else
+		skip "sandbox_exit lkvm sandbox -- sh -c 'exit 7' exits 7" "not selected"
+	fi
+	want sandbox_run || { skip "sandbox_run output, cwd, CPUs, 9p share, overlay" "not selected"; return; }
+	mkdir -p "$tmp/sbshare"
+	echo "sandbox-share-$$" > "$tmp/sbshare/in.txt"
+	out=$(cd "$tmp" && "$LKVM" sandbox -c 2 -m 192 --9p "$tmp/sbshare,sb" -- sh -c '
+		echo "SB-PWD $(pwd)"; echo "SB-CPUS $(nproc)"
+		echo written > /usr/lkvm-sandbox && echo "SB-OVERLAY $(cat /usr/lkvm-sandbox)"
+		mkdir -p /mnt/sb && mount -t 9p -o trans=virtio,version=9p2000.L sb /mnt/sb &&
+			echo "SB-9P $(cat /mnt/sb/in.txt)" && echo from-guest > /mnt/sb/out.txt
+		echo "SB-ERR" >&2; exit 3' 2>&1 < /dev/null)
+	rc=$?
+	printf '%s\n' "$out" > "$log"
+	if [ $rc = 3 ] && printf '%s\n' "$out" | grep -qx "SB-PWD $tmp" &&
+	   printf '%s\n' "$out" | grep -qx "SB-CPUS 2" &&
+	   printf '%s\n' "$out" | grep -qx "SB-OVERLAY written" &&
+	   printf '%s\n' "$out" | grep -qx "SB-9P sandbox-share-$$" &&
+	   printf '%s\n' "$out" | grep -qx "SB-ERR" &&
+	   [ "$(cat "$tmp/sbshare/out.txt" 2>/dev/null)" = from-guest ]; then
+		ok "sandbox_run output, cwd, CPUs, 9p share, overlay"
+	else
+		echo "# lkvm sandbox exit status $rc, wanted 3" >> "$log"
+		not_ok "sandbox_run output, cwd, CPUs, 9p share, overlay"
+	fi
+}
+
 make_initramfs || { echo "TAP version 13"; echo "1..0 # SKIP cannot collect the virtio modules of $kver"; exit 4; }
 params="console=ttyS0 loglevel=4 panic=-1 lkvm_marker=42"
 bad_kernel=$tmp/not-a-kernel
@@ -320,10 +497,29 @@ big_initrd=$tmp/big.cpio
 truncate -s 200M "$big_initrd"
 
 echo "TAP version 13"
-echo "1..27"
+echo "1..41"
 boot_case "boot_64bit bzImage, 64-bit entry, 1 CPU" \
 	"LKVM-INIT cpus=1 .*lkvm_marker=42" \
 	-k "$kernel" -i "$tmp/initrd.cpio" -m 128 -c 1 -p "$params"
+# -m 128: MemTotal is RAM less the kernel's own image and reservations.
+expect "boot_mem the guest sees about -m 128 of memory" "" \
+	"LKVM-INIT cpus=1 memkb=([6-9][0-9]|1[0-2][0-9])[0-9]{3} "
+boot_case "reboot_exit a guest reboot ends lkvm with status 0" \
+	"LKVM-INIT cpus=1 .*lkvm_reboot" \
+	-k "$kernel" -i "$tmp/initrd.cpio" -m 128 -p "$params lkvm_reboot"
+if want triple_fault && make_triple_fault_kernel "$tmp/tf.bzImage"; then
+	"$LKVM" run -k "$tmp/tf.bzImage" -m 64 > "$log" 2>&1 < /dev/null
+	rc=$?
+	if [ $rc = 1 ] && grep -q "triple fault" "$log" && grep -q " rip " "$log" &&
+	   grep -q " cr0 " "$log"; then
+		ok "triple_fault a triple fault dumps the registers and exits 1"
+	else
+		echo "# lkvm exit status $rc, wanted 1 and a register dump" >> "$log"
+		not_ok "triple_fault a triple fault dumps the registers and exits 1"
+	fi
+else
+	skip "triple_fault a triple fault dumps the registers and exits 1" "not selected"
+fi
 # Two boots also check lkvm's fallbacks, with virtio-rng as the witness:
 # without irqfd/ioeventfd (KVM_SIGNAL_MSI, notifications through MMIO
 # exits), and with MSI off in the guest (INTx routed by the ACPI _PRT).
@@ -348,6 +544,8 @@ else
 	skip "boot_pvh ELF vmlinux through the PVH entry" "cannot unpack the bzImage payload"
 fi
 virtio_boot
+sandbox_cases
+hostroot_cases
 bad_case "bad_not_kernel reject a file that is not a kernel" -k "$bad_kernel" -m 128
 bad_case "bad_truncated reject a truncated bzImage" -k "$truncated" -m 128
 bad_case "bad_big_initrd reject an initrd larger than guest memory" \
@@ -357,5 +555,19 @@ bad_case "bad_cpus_0 reject -c 0" -k "$kernel" -c 0
 bad_case "bad_disk reject a missing disk image" -k "$kernel" -d "$tmp/no-such.img"
 bad_case "bad_9p_dir reject a 9p directory that does not exist" -k "$kernel" --9p "$tmp/no-such-dir"
 bad_case "bad_net_mode reject -n with an unknown mode" -k "$kernel" -n bogus
+bad_case "bad_option reject an unknown option" -k "$kernel" --no-such-option
+bad_case "bad_cpus_many reject more CPUs than KVM allows" -k "$kernel" -c 100000
+bad_case "bad_kernel_missing reject a kernel that does not exist" -k "$tmp/no-such-kernel"
+if want bad_sandbox_nocmd; then
+	"$LKVM" sandbox -m 128 > "$tmp/out" 2> "$log" < /dev/null
+	rc=$?
+	if [ $rc -ne 0 ] && [ "$(wc -l < "$log")" = 1 ] && grep -q "no command" "$log"; then
+		ok "bad_sandbox_nocmd lkvm sandbox without a command"
+	else
+		not_ok "bad_sandbox_nocmd lkvm sandbox without a command"
+	fi
+else
+	skip "bad_sandbox_nocmd lkvm sandbox without a command" "not selected"
+fi
 why="no user-mode network stack" bad_case "bad_net_user refuse -n user, saying why" -k "$kernel" -n user
 exit $failed
