@@ -10,10 +10,13 @@
 #include "x86.h"
 #include "irq.h"
 
-/* Debug controls we implement; USE_HW_BP is not offered (yet). */
+/* Debug controls we implement. */
 #define KVM_GUESTDBG_SUPPORTED (KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP | \
-				KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_INJECT_DB | \
-				KVM_GUESTDBG_INJECT_BP | KVM_GUESTDBG_BLOCKIRQ)
+				KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_USE_HW_BP | \
+				KVM_GUESTDBG_INJECT_DB | KVM_GUESTDBG_INJECT_BP | \
+				KVM_GUESTDBG_BLOCKIRQ)
+/* DR7's upper half must be zero for VMRUN (APM vol 2, 15.5.1). */
+#define DR7_VALID_MASK	0xffffffffULL
 
 /* DR6: the bits that read as one when no event reports (SDM vol 3, 17.2.3). */
 #define DR6_ACTIVE_LOW	0xffff0ff0ULL
@@ -103,6 +106,15 @@ long kvm_vcpu_ioctl_set_guest_debug(struct kvm_vcpu *vcpu, void __user *argp)
 				    DB_VECTOR : BP_VECTOR);
 	}
 
+	if (dbg.control & KVM_GUESTDBG_USE_HW_BP) {
+		int i;
+
+		for (i = 0; i < 4; i++)
+			vcpu->arch.dbg_db[i] = dbg.arch.debugreg[i];
+		vcpu->arch.dbg_dr7 = (dbg.arch.debugreg[7] & DR7_VALID_MASK) |
+				     DR7_FIXED_1;
+	}
+
 	rflags = kvm_get_rflags(vcpu);
 	vcpu->arch.guest_debug = (dbg.control & KVM_GUESTDBG_ENABLE) ?
 				 dbg.control : 0;
@@ -121,14 +133,19 @@ static int kvm_debug_exit(struct kvm_vcpu *vcpu, u8 vector, u64 dr6)
 	run->debug.arch.exception = vector;
 	run->debug.arch.pc = cs.base + kvm_rip_read(vcpu);
 	run->debug.arch.dr6 = dr6 | DR6_ACTIVE_LOW;
-	run->debug.arch.dr7 = kvm_x86_ops->get_dr(vcpu, 7);
+	run->debug.arch.dr7 = (vcpu->arch.guest_debug & KVM_GUESTDBG_USE_HW_BP) ?
+			      vcpu->arch.dbg_dr7 : kvm_x86_ops->get_dr(vcpu, 7);
 	return EXIT_USER;
 }
 
-/* A #DB intercept: the debugger's if it asked for steps, else the guest's. */
+/*
+ * A #DB intercept: the debugger's if it asked for steps or hardware
+ * breakpoints (every #DB then goes to it, as upstream), else the guest's.
+ */
 int kvm_handle_db(struct kvm_vcpu *vcpu, u64 dr6)
 {
-	if (vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP)
+	if (vcpu->arch.guest_debug &
+	    (KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_USE_HW_BP))
 		return kvm_debug_exit(vcpu, DB_VECTOR, dr6);
 	kvm_queue_exception(vcpu, DB_VECTOR);
 	return EXIT_RESUME;

@@ -182,6 +182,10 @@ struct kvm_vcpu_arch {
 	u64 mce_banks[KVM_MAX_MCE_BANKS * 4];
 
 	u64 db[4];		/* guest DR0-3 */
+	/* KVM_GUESTDBG_USE_HW_BP: the debugger's DR0-3 and DR7, in force
+	 * instead of the guest's while it is set. */
+	u64 dbg_db[4];
+	u64 dbg_dr7;
 	u64 dr6;
 	u64 dr7;
 

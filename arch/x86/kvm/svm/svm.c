@@ -414,12 +414,12 @@ static void svm_flush_guest_tlb(struct kvm_vcpu *vcpu)
 					 TLB_CONTROL_FLUSH_ALL_ASID;
 }
 
-static void svm_load_guest_debugregs(struct kvm_vcpu *vcpu)
+static void svm_load_debugregs(const u64 *db)
 {
-	set_debugreg(vcpu->arch.db[0], 0);
-	set_debugreg(vcpu->arch.db[1], 1);
-	set_debugreg(vcpu->arch.db[2], 2);
-	set_debugreg(vcpu->arch.db[3], 3);
+	set_debugreg(db[0], 0);
+	set_debugreg(db[1], 1);
+	set_debugreg(db[2], 2);
+	set_debugreg(db[3], 3);
 }
 
 static void svm_save_guest_debugregs(struct kvm_vcpu *vcpu)
@@ -438,7 +438,8 @@ static void svm_vcpu_run(struct kvm_vcpu *vcpu)
 	unsigned long *regs = vcpu->arch.regs;
 	int cpu = smp_processor_id();
 	struct svm_shadow_regs guest_paging;
-	bool dr_loaded;
+	bool dr_loaded, hw_bp;
+	u64 guest_dr7 = 0;
 
 	svm_assign_asid(svm, sd, cpu);
 	vmcb->control.nested_cr3 = vcpu->kvm->arch.mmu.root_pa;
@@ -452,10 +453,23 @@ static void svm_vcpu_run(struct kvm_vcpu *vcpu)
 	vmcb->control.int_ctl = (vmcb->control.int_ctl & ~V_TPR_MASK) |
 				(vcpu->arch.cr8 & 0xf);
 
-	/* DR0-3 are the guest's once it used them or armed DR7 with them. */
-	dr_loaded = svm->guest_debugregs || (vmcb->save.dr7 & DR7_ENABLE_BITS);
-	if (dr_loaded)
-		svm_load_guest_debugregs(vcpu);
+	/*
+	 * DR0-3 are the guest's once it used them or armed DR7 with them;
+	 * a debugger's hardware breakpoints replace them and DR7 meanwhile
+	 * (the guest's DR accesses are emulated then, see handle_dr_access).
+	 */
+	hw_bp = vcpu->arch.guest_debug & KVM_GUESTDBG_USE_HW_BP;
+	if (hw_bp) {
+		guest_dr7 = vmcb->save.dr7;
+		vmcb->save.dr7 = vcpu->arch.dbg_dr7;
+		svm_load_debugregs(vcpu->arch.dbg_db);
+		dr_loaded = false;
+	} else {
+		dr_loaded = svm->guest_debugregs ||
+			    (vmcb->save.dr7 & DR7_ENABLE_BITS);
+		if (dr_loaded)
+			svm_load_debugregs(vcpu->arch.db);
+	}
 
 	if (kvm_shadow_paging)
 		svm_shadow_enter(svm, &guest_paging);
@@ -467,8 +481,10 @@ static void svm_vcpu_run(struct kvm_vcpu *vcpu)
 
 	if (dr_loaded)
 		svm_save_guest_debugregs(vcpu);
+	if (hw_bp)
+		vmcb->save.dr7 = guest_dr7;
 	/* Never leave the guest's breakpoints armed in the host. */
-	if (dr_loaded || (vmcb->save.dr7 & DR7_ENABLE_BITS)) {
+	if (dr_loaded || hw_bp || (vmcb->save.dr7 & DR7_ENABLE_BITS)) {
 		if (hw_breakpoint_active())
 			hw_breakpoint_restore();
 		else

@@ -99,11 +99,17 @@ static int handle_ac(struct kvm_vcpu *vcpu)
 	return EXIT_RESUME;
 }
 
-/* First DR access: from now on DR0-3 are switched on every entry. */
+/*
+ * First DR access: from now on DR0-3 are switched on every entry.  While a
+ * debugger's hardware breakpoints own the registers, every access is
+ * emulated against the guest's own values instead.
+ */
 static int handle_dr_access(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_svm *svm = to_svm(vcpu);
 
+	if (vcpu->arch.guest_debug & KVM_GUESTDBG_USE_HW_BP)
+		return kvm_emulate_instruction(vcpu);
 	svm->guest_debugregs = true;
 	svm_set_intercept_dr(svm, false);
 	return EXIT_RESUME;
@@ -378,6 +384,12 @@ void svm_update_exception_intercepts(struct kvm_vcpu *vcpu)
 		c->intercepts[INTERCEPT_WORD_EXC] |= BIT(BP_VECTOR);
 	else
 		c->intercepts[INTERCEPT_WORD_EXC] &= ~BIT(BP_VECTOR);
+	/* The guest's DR accesses exit while a debugger holds the DRs; once
+	 * it lets go they keep exiting until the guest's next first access. */
+	if (vcpu->arch.guest_debug & KVM_GUESTDBG_USE_HW_BP) {
+		to_svm(vcpu)->guest_debugregs = false;
+		svm_set_intercept_dr(to_svm(vcpu), true);
+	}
 }
 
 void svm_inject_exception(struct kvm_vcpu *vcpu,
