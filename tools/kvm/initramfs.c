@@ -142,6 +142,7 @@ struct moddep {
 
 struct modules {
 	const char *dir;		/* /lib/modules/<release> */
+	char *text;			/* modules.dep; dep[] points into it */
 	struct moddep *dep;
 	int nr_dep;
 	const char *wanted[MAX_MODULES];	/* load order, dependencies first */
@@ -165,7 +166,7 @@ static bool module_is(const char *path, const char *name)
 
 static bool modules__read_dep(struct modules *m)
 {
-	char path[512];
+	char path[1024];
 	size_t size;
 	char *text, *line, *save;
 	FILE *f;
@@ -183,6 +184,7 @@ static bool modules__read_dep(struct modules *m)
 		return false;
 	}
 	fclose(f);
+	m->text = text;
 	for (line = strtok_r(text, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		char *colon = strchr(line, ':');
@@ -247,15 +249,15 @@ static void modules__want(struct modules *m, const char *name)
 }
 
 static void add_modules(struct cpio *c, const struct kvm_config *cfg,
-			const char *release)
+			const char *modules_root, const char *release)
 {
 	struct modules m = { 0 };
-	char dir[256], path[768], name[512];
+	char dir[512], path[1024], name[512];
 	char *order = NULL;
 	size_t order_len = 0;
 	FILE *of;
 
-	snprintf(dir, sizeof(dir), "/lib/modules/%s", release);
+	snprintf(dir, sizeof(dir), "%s/%s", modules_root, release);
 	m.dir = dir;
 	if (!modules__read_dep(&m)) {
 		pr_debug("initramfs: no %s/modules.dep, the kernel must have "
@@ -298,6 +300,7 @@ static void add_modules(struct cpio *c, const struct kvm_config *cfg,
 	cpio__add_file(c, "lkvm/modules/order", 0644, order, order_len);
 	free(order);
 	free(m.dep);
+	free(m.text);
 }
 
 /* One "key=value" line of /lkvm/config; values with a newline are left out. */
@@ -349,8 +352,22 @@ static void add_config(struct cpio *c, const struct kvm_config *cfg,
 u8 *initramfs__build(const struct kvm_config *cfg, const u8 *kernel,
 		     size_t kernel_size, size_t *size)
 {
-	struct cpio c = { 0 };
 	char *release = initramfs__kernel_release(kernel, kernel_size);
+	u8 *archive;
+
+	if (!release)
+		pr_warn("cannot tell the release of kernel %s: no modules "
+			"in the initramfs", cfg->kernel);
+	archive = initramfs__build_for(cfg, "/lib/modules", release, size);
+	free(release);
+	return archive;
+}
+
+u8 *initramfs__build_for(const struct kvm_config *cfg,
+			 const char *modules_root, const char *release,
+			 size_t *size)
+{
+	struct cpio c = { 0 };
 
 	cpio__add(&c, "dev", S_IFDIR | 0755, 0, NULL, 0);
 	/* The kernel opens init's stdio on /dev/console before /init runs. */
@@ -361,15 +378,11 @@ u8 *initramfs__build(const struct kvm_config *cfg, const u8 *kernel,
 	cpio__add_file(&c, "init", 0755, lkvm_guest_init,
 		       lkvm_guest_init_end - lkvm_guest_init);
 	if (release)
-		add_modules(&c, cfg, release);
-	else
-		pr_warn("cannot tell the release of kernel %s: no modules "
-			"in the initramfs", cfg->kernel);
+		add_modules(&c, cfg, modules_root, release);
 	add_config(&c, cfg, release ? release : "unknown");
 	cpio__add(&c, CPIO_TRAILER, 0, 0, NULL, 0);
 	pr_debug("initramfs: %zu KiB, kernel release %s", c.len / 1024,
 		 release ? release : "unknown");
-	free(release);
 	*size = c.len;
 	return c.buf;
 }

@@ -19,8 +19,8 @@ result() {	# result STATUS NAME
 }
 
 echo "TAP version 13"
-echo "1..6"
-for t in virtqueue_test 9p_test control_test; do
+echo "1..7"
+for t in virtqueue_test 9p_test control_test initramfs_test; do
 	"$dir/$t" 2>&1 | sed 's/^/    /'
 	result "${PIPESTATUS[0]}" "$t"
 done

@@ -29,6 +29,14 @@ const char *initramfs__host_kernel(void);
 u8 *initramfs__build(const struct kvm_config *cfg, const u8 *kernel,
 		     size_t kernel_size, size_t *size);
 
+/*
+ * The same with the modules of release (NULL: none) taken from
+ * modules_root/release (initramfs__build: /lib/modules).
+ */
+u8 *initramfs__build_for(const struct kvm_config *cfg,
+			 const char *modules_root, const char *release,
+			 size_t *size);
+
 /* The kernel release ("6.1.0-56-amd64") of a bzImage or vmlinux, or NULL. */
 char *initramfs__kernel_release(const u8 *kernel, size_t size);
 
