@@ -1,0 +1,679 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest paging as the architecture defines it, whatever the MMU behind it
+ * (nested paging or shadow paging, npt=1 or npt=0): page-table writes,
+ * INVLPG, CR3 switches among many address spaces, accessed/dirty bits, a
+ * guest that edits its tables through a mapping of the tables themselves,
+ * and tables that point outside guest memory.
+ *
+ * Each guest maps a test region at TEST_VA (PML4 slot 1) with 4 KiB pages
+ * through tables the host allocates in memslot 0; the library's identity
+ * map (PML4 slot 0) lets the guest edit those tables at their physical
+ * address.  A #PF handler records CR2 and the error code and resumes at
+ * the address the faulting helper left in pf_resume.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+
+#include "kvm_util.h"
+
+#define TEST_VA		0x8000000000ULL		/* PML4 index 1 */
+#define PTE_USER	(1ULL << 2)
+#define PTE_ACCESSED	(1ULL << 5)
+#define PTE_DIRTY	(1ULL << 6)
+#define PTE_ADDR	0x000ffffffffff000ULL
+#define PF_VECTOR	14
+#define PFEC_P		(1ULL << 0)
+#define PFEC_W		(1ULL << 1)
+#define PFEC_RSVD	(1ULL << 3)
+
+#define MAGIC_A		0xaaaa5555aaaa0001ULL
+#define MAGIC_B		0xbbbb4444bbbb0002ULL
+
+#define NR_SPACES	16
+#define CR3_ROUNDS	12
+
+/* Guest-side fault records (the guest's copy of these globals). */
+volatile uint64_t pf_count, pf_cr2, pf_err, pf_resume;
+
+/*
+ * The #PF handler and two helpers that may fault: on a fault the handler
+ * records it and returns to the helper's label 1, which returns 0.
+ */
+asm(".pushsection .text\n"
+    ".globl test_pf_handler\n"
+    "test_pf_handler:\n"
+    "	push %rax\n"
+    "	mov %cr2, %rax\n"
+    "	mov %rax, pf_cr2(%rip)\n"
+    "	mov 8(%rsp), %rax\n"
+    "	mov %rax, pf_err(%rip)\n"
+    "	incq pf_count(%rip)\n"
+    "	mov pf_resume(%rip), %rax\n"
+    "	mov %rax, 16(%rsp)\n"
+    "	pop %rax\n"
+    "	add $8, %rsp\n"
+    "	iretq\n"
+    ".globl guest_try_read\n"
+    "guest_try_read:\n"
+    "	lea 1f(%rip), %rax\n"
+    "	mov %rax, pf_resume(%rip)\n"
+    "	mov (%rdi), %rax\n"
+    "	ret\n"
+    "1:	xor %eax, %eax\n"
+    "	ret\n"
+    ".globl guest_try_write\n"
+    "guest_try_write:\n"
+    "	lea 1f(%rip), %rax\n"
+    "	mov %rax, pf_resume(%rip)\n"
+    "	mov %rsi, (%rdi)\n"
+    "	ret\n"
+    "1:	ret\n"
+    ".popsection\n");
+
+extern char test_pf_handler[];
+uint64_t guest_try_read(uint64_t va);
+void guest_try_write(uint64_t va, uint64_t val);
+
+static inline void invlpg(uint64_t va)
+{
+	asm volatile("invlpg (%0)" : : "r"(va) : "memory");
+}
+
+static inline void set_cr3(uint64_t v)
+{
+	asm volatile("mov %0, %%cr3" : : "r"(v) : "memory");
+}
+
+/* A read must fault with @err at @va: the fault count moves by one. */
+#define GUEST_EXPECT_PF(access, va, err)					\
+	do {									\
+		uint64_t __n = pf_count;					\
+		access;								\
+		GUEST_ASSERT_EQ(pf_count, __n + 1);				\
+		GUEST_ASSERT_EQ(pf_cr2, (va));					\
+		GUEST_ASSERT_EQ(pf_err, (err));					\
+	} while (0)
+
+/* ---- host-side setup ------------------------------------------------------ */
+
+struct test_tables {
+	uint64_t pml4, pdpt, pd, pt;	/* guest-physical */
+};
+
+static uint64_t *gpa_ptr(struct kvm_vm *vm, uint64_t gpa)
+{
+	return addr_gpa2hva(vm, gpa);
+}
+
+static uint64_t alloc_page_zeroed(struct kvm_vm *vm)
+{
+	uint64_t gpa = vm_alloc(vm, PAGE_SIZE);
+
+	memset(gpa_ptr(vm, gpa), 0, PAGE_SIZE);
+	return gpa;
+}
+
+/* PML4[1] of @pml4 -> PDPT -> PD -> an empty PT mapping TEST_VA. */
+static void map_test_region(struct kvm_vm *vm, uint64_t pml4,
+			    struct test_tables *t)
+{
+	t->pml4 = pml4;
+	t->pdpt = alloc_page_zeroed(vm);
+	t->pd = alloc_page_zeroed(vm);
+	t->pt = alloc_page_zeroed(vm);
+	gpa_ptr(vm, pml4)[1] = t->pdpt | PTE_PRESENT | PTE_WRITABLE;
+	gpa_ptr(vm, t->pdpt)[0] = t->pd | PTE_PRESENT | PTE_WRITABLE;
+	gpa_ptr(vm, t->pd)[0] = t->pt | PTE_PRESENT | PTE_WRITABLE;
+}
+
+static uint64_t data_page(struct kvm_vm *vm, uint64_t value)
+{
+	uint64_t gpa = alloc_page_zeroed(vm);
+
+	gpa_ptr(vm, gpa)[0] = value;
+	return gpa;
+}
+
+/* IDT vector 14 -> test_pf_handler (64-bit interrupt gate, DPL 0). */
+static void install_pf_handler(struct kvm_vm *vm)
+{
+	uint64_t *idt = gpa_ptr(vm, VM_IDT_GPA);
+	uint64_t h = (uint64_t)(uintptr_t)test_pf_handler;
+
+	idt[2 * PF_VECTOR] = (h & 0xffff) | ((uint64_t)GDT_SEL_CODE64 << 16) |
+			     (0x8eULL << 40) | (((h >> 16) & 0xffff) << 48);
+	idt[2 * PF_VECTOR + 1] = h >> 32;
+}
+
+static struct kvm_vm *create_vm(struct kvm_vcpu **vcpu, void *guest_code,
+				struct test_tables *t)
+{
+	struct kvm_vm *vm = vm_create_with_one_vcpu(vcpu, guest_code);
+
+	install_pf_handler(vm);
+	map_test_region(vm, VM_PML4_GPA, t);
+	return vm;
+}
+
+/* ---- page-table writes and INVLPG ---------------------------------------- */
+
+static void guest_pte_changes(uint64_t pt_gpa, uint64_t page_a, uint64_t page_b)
+{
+	volatile uint64_t *pt = (uint64_t *)pt_gpa;
+	volatile uint64_t *a = (uint64_t *)page_a;
+
+	/* Not present: a read fault, error code 0 (not present, read, CPL 0). */
+	GUEST_EXPECT_PF(guest_try_read(TEST_VA), TEST_VA, 0);
+	GUEST_EXPECT_PF(guest_try_write(TEST_VA, 1), TEST_VA, PFEC_W);
+
+	/* Not present to present needs no flush: it takes effect at once. */
+	pt[0] = page_a | PTE_PRESENT | PTE_WRITABLE;
+	GUEST_ASSERT_EQ(guest_try_read(TEST_VA), MAGIC_A);
+
+	/* A different page, after INVLPG. */
+	pt[0] = page_b | PTE_PRESENT | PTE_WRITABLE;
+	invlpg(TEST_VA);
+	GUEST_ASSERT_EQ(guest_try_read(TEST_VA), MAGIC_B);
+
+	/* Unmapped again, after INVLPG. */
+	pt[0] = 0;
+	invlpg(TEST_VA);
+	GUEST_EXPECT_PF(guest_try_read(TEST_VA), TEST_VA, 0);
+
+	/* Read-only: reads work, writes fault (CR0.WP=1) and change nothing. */
+	pt[0] = page_a | PTE_PRESENT;
+	GUEST_ASSERT_EQ(guest_try_read(TEST_VA), MAGIC_A);
+	GUEST_EXPECT_PF(guest_try_write(TEST_VA + 8, 7), TEST_VA + 8,
+			PFEC_P | PFEC_W);
+	GUEST_ASSERT_EQ(a[1], 0);
+
+	/* Writable again: the write lands in page A. */
+	pt[0] = page_a | PTE_PRESENT | PTE_WRITABLE;
+	invlpg(TEST_VA);
+	guest_try_write(TEST_VA + 8, 0x1234);
+	GUEST_ASSERT_EQ(a[1], 0x1234);
+
+	/* The same page at a second address sees the same data. */
+	pt[5] = page_a | PTE_PRESENT;
+	GUEST_ASSERT_EQ(guest_try_read(TEST_VA + 5 * PAGE_SIZE + 8), 0x1234);
+	GUEST_DONE();
+}
+
+static void pte_changes(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct test_tables t;
+	struct kvm_vm *vm = create_vm(&vcpu, guest_pte_changes, &t);
+	uint64_t a = data_page(vm, MAGIC_A), b = data_page(vm, MAGIC_B);
+
+	vcpu_args_set(vcpu, 3, t.pt, a, b);
+	vcpu_expect_done(vcpu);
+	TEST_ASSERT_EQ(gpa_ptr(vm, a)[1], 0x1234);
+	kvm_vm_free(vm);
+}
+
+/* ---- CR3 switches among many address spaces ---------------------------- */
+
+/*
+ * Address space i maps TEST_VA to one of two pages, chosen by the round
+ * and written into its PT while another address space is loaded: a CR3
+ * load must show the change.
+ */
+static void guest_cr3_switches(uint64_t spaces_gpa, uint64_t n, uint64_t rounds)
+{
+	const volatile uint64_t *s = (uint64_t *)spaces_gpa;	/* 4 per space */
+	uint64_t home = get_cr3(), r, i;
+
+	for (r = 0; r < rounds; r++) {
+		for (i = 0; i < n; i++) {
+			volatile uint64_t *pt = (uint64_t *)s[4 * i + 1];
+			uint64_t page = (r & 1) ? s[4 * i + 3] : s[4 * i + 2];
+
+			pt[0] = page | PTE_PRESENT | PTE_WRITABLE;
+			set_cr3(s[4 * i]);
+			GUEST_ASSERT_EQ(get_cr3(), s[4 * i]);
+			GUEST_ASSERT_EQ(*(volatile uint64_t *)TEST_VA,
+					((r & 1) ? MAGIC_B : MAGIC_A) + i);
+			*(volatile uint64_t *)(TEST_VA + 8) += 1;
+		}
+	}
+	set_cr3(home);
+	GUEST_DONE();
+}
+
+static void cr3_switches(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct test_tables t;
+	struct kvm_vm *vm = create_vm(&vcpu, guest_cr3_switches, &t);
+	uint64_t spaces = alloc_page_zeroed(vm);
+	uint64_t *s = gpa_ptr(vm, spaces);
+	int i;
+
+	for (i = 0; i < NR_SPACES; i++) {
+		uint64_t pml4 = alloc_page_zeroed(vm);
+
+		/* The identity map (PML4 slot 0) is shared by all. */
+		gpa_ptr(vm, pml4)[0] = gpa_ptr(vm, VM_PML4_GPA)[0];
+		map_test_region(vm, pml4, &t);
+		s[4 * i] = pml4;
+		s[4 * i + 1] = t.pt;
+		s[4 * i + 2] = data_page(vm, MAGIC_A + i);
+		s[4 * i + 3] = data_page(vm, MAGIC_B + i);
+	}
+	vcpu_args_set(vcpu, 3, spaces, (uint64_t)NR_SPACES, (uint64_t)CR3_ROUNDS);
+	vcpu_expect_done(vcpu);
+	for (i = 0; i < NR_SPACES; i++) {
+		TEST_ASSERT_EQ(gpa_ptr(vm, s[4 * i + 2])[1], CR3_ROUNDS / 2);
+		TEST_ASSERT_EQ(gpa_ptr(vm, s[4 * i + 3])[1], CR3_ROUNDS / 2);
+	}
+	ktap_print("%d CR3 loads over %d address spaces",
+		   NR_SPACES * CR3_ROUNDS, NR_SPACES);
+	kvm_vm_free(vm);
+}
+
+/* ---- accessed and dirty bits --------------------------------------------- */
+
+static void guest_accessed_dirty(uint64_t pt_gpa, uint64_t pd_gpa,
+				 uint64_t pdpt_gpa, uint64_t page)
+{
+	volatile uint64_t *pt = (uint64_t *)pt_gpa;
+	volatile uint64_t *pd = (uint64_t *)pd_gpa;
+	volatile uint64_t *pdpt = (uint64_t *)pdpt_gpa;
+	volatile uint64_t *pml4 = (uint64_t *)VM_PML4_GPA;
+
+	pt[0] = page | PTE_PRESENT | PTE_WRITABLE;
+	pd[0] &= ~PTE_ACCESSED;
+	pdpt[0] &= ~PTE_ACCESSED;
+	pml4[1] &= ~PTE_ACCESSED;
+	set_cr3(get_cr3());
+
+	/* A read sets A at every level, and not D. */
+	GUEST_ASSERT_EQ(guest_try_read(TEST_VA), MAGIC_A);
+	GUEST_ASSERT(pt[0] & PTE_ACCESSED);
+	GUEST_ASSERT(!(pt[0] & PTE_DIRTY));
+	GUEST_ASSERT(pd[0] & PTE_ACCESSED);
+	GUEST_ASSERT(pdpt[0] & PTE_ACCESSED);
+	GUEST_ASSERT(pml4[1] & PTE_ACCESSED);
+
+	/* A write after that read sets D. */
+	guest_try_write(TEST_VA + 8, 1);
+	GUEST_ASSERT(pt[0] & PTE_DIRTY);
+
+	/* Cleared and flushed: the next read sets A again, a write D again. */
+	pt[0] &= ~(PTE_ACCESSED | PTE_DIRTY);
+	invlpg(TEST_VA);
+	GUEST_ASSERT_EQ(guest_try_read(TEST_VA), MAGIC_A);
+	GUEST_ASSERT_EQ(pt[0] & (PTE_ACCESSED | PTE_DIRTY), PTE_ACCESSED);
+	guest_try_write(TEST_VA + 8, 2);
+	GUEST_ASSERT_EQ(pt[0] & (PTE_ACCESSED | PTE_DIRTY),
+			PTE_ACCESSED | PTE_DIRTY);
+
+	/* A write as the first access sets both. */
+	pt[1] = page | PTE_PRESENT | PTE_WRITABLE;
+	guest_try_write(TEST_VA + PAGE_SIZE + 16, 3);
+	GUEST_ASSERT_EQ(pt[1] & (PTE_ACCESSED | PTE_DIRTY),
+			PTE_ACCESSED | PTE_DIRTY);
+
+	/* A faulting write to a read-only page sets no D. */
+	pt[2] = page | PTE_PRESENT;
+	GUEST_EXPECT_PF(guest_try_write(TEST_VA + 2 * PAGE_SIZE, 4),
+			TEST_VA + 2 * PAGE_SIZE, PFEC_P | PFEC_W);
+	GUEST_ASSERT(!(pt[2] & PTE_DIRTY));
+	GUEST_DONE();
+}
+
+static void accessed_dirty(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct test_tables t;
+	struct kvm_vm *vm = create_vm(&vcpu, guest_accessed_dirty, &t);
+	uint64_t page = data_page(vm, MAGIC_A);
+
+	vcpu_args_set(vcpu, 4, t.pt, t.pd, t.pdpt, page);
+	vcpu_expect_done(vcpu);
+	TEST_ASSERT_EQ(gpa_ptr(vm, page)[1], 2);
+	TEST_ASSERT_EQ(gpa_ptr(vm, page)[2], 3);
+	kvm_vm_free(vm);
+}
+
+/* ---- a guest editing its tables through a mapping of them ------------------ */
+
+/*
+ * TEST_VA + 4 KiB maps the PT itself: entries are written through that
+ * view.  Then the PD entry is pointed at a second PT, which also maps
+ * itself there, and a CR3 reload makes the switch visible.
+ */
+static void guest_own_tables(uint64_t pt_gpa, uint64_t pd_gpa, uint64_t pt2,
+			     uint64_t page_a, uint64_t page_b)
+{
+	volatile uint64_t *pt = (uint64_t *)pt_gpa;
+	volatile uint64_t *pd = (uint64_t *)pd_gpa;
+	volatile uint64_t *view = (uint64_t *)(TEST_VA + PAGE_SIZE);
+
+	pt[1] = pt_gpa | PTE_PRESENT | PTE_WRITABLE;
+	GUEST_ASSERT_EQ(view[1] & PTE_ADDR, pt_gpa);
+
+	/* Through the view: not present to present, at once. */
+	view[0] = page_a | PTE_PRESENT | PTE_WRITABLE;
+	GUEST_ASSERT_EQ(*(volatile uint64_t *)TEST_VA, MAGIC_A);
+
+	/* Through the view: another page, after INVLPG. */
+	view[0] = page_b | PTE_PRESENT | PTE_WRITABLE;
+	invlpg(TEST_VA);
+	GUEST_ASSERT_EQ(*(volatile uint64_t *)TEST_VA, MAGIC_B);
+
+	/* The view can take write access away from itself. */
+	view[1] = pt_gpa | PTE_PRESENT;
+	invlpg(TEST_VA + PAGE_SIZE);
+	GUEST_EXPECT_PF(guest_try_write(TEST_VA + PAGE_SIZE + 16, 0),
+			TEST_VA + PAGE_SIZE + 16, PFEC_P | PFEC_W);
+	pt[1] = pt_gpa | PTE_PRESENT | PTE_WRITABLE;
+	invlpg(TEST_VA + PAGE_SIZE);
+
+	/* A new PT under the same PD entry: visible after a CR3 reload. */
+	pd[0] = pt2 | PTE_PRESENT | PTE_WRITABLE;
+	set_cr3(get_cr3());
+	GUEST_ASSERT_EQ(view[1] & PTE_ADDR, pt2);
+	GUEST_ASSERT_EQ(*(volatile uint64_t *)TEST_VA, MAGIC_A);
+	view[0] = page_b | PTE_PRESENT | PTE_WRITABLE;
+	invlpg(TEST_VA);
+	GUEST_ASSERT_EQ(*(volatile uint64_t *)TEST_VA, MAGIC_B);
+	GUEST_ASSERT_EQ(((volatile uint64_t *)pt2)[0] & PTE_ADDR, page_b);
+	GUEST_DONE();
+}
+
+static void own_tables(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct test_tables t;
+	struct kvm_vm *vm = create_vm(&vcpu, guest_own_tables, &t);
+	uint64_t a = data_page(vm, MAGIC_A), b = data_page(vm, MAGIC_B);
+	uint64_t pt2 = alloc_page_zeroed(vm);
+
+	gpa_ptr(vm, pt2)[0] = a | PTE_PRESENT | PTE_WRITABLE;
+	gpa_ptr(vm, pt2)[1] = pt2 | PTE_PRESENT | PTE_WRITABLE;
+	vcpu_args_set(vcpu, 5, t.pt, t.pd, pt2, a, b);
+	vcpu_expect_done(vcpu);
+	kvm_vm_free(vm);
+}
+
+/* ---- tables outside guest memory ----------------------------------------- */
+
+static inline uint32_t guest_maxphyaddr(void)
+{
+	uint32_t eax = 0x80000008, ebx, ecx = 0, edx;
+
+	asm volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
+	return eax & 0xff;
+}
+
+/*
+ * A PD entry whose address has a bit at or above MAXPHYADDR set is
+ * reserved: #PF with P and RSVD (SDM vol 3, 4.7; APM vol 2, 5.3.1).
+ * Then a PT in guest-physical space that no memslot backs.
+ */
+static void guest_bad_tables(uint64_t pd_gpa, uint64_t pt_gpa, uint64_t hole)
+{
+	volatile uint64_t *pd = (uint64_t *)pd_gpa;
+	uint32_t maxphy = guest_maxphyaddr();
+
+	GUEST_ASSERT(maxphy >= 36 && maxphy <= 52);
+	if (maxphy < 52) {
+		pd[0] = pt_gpa | (1ULL << maxphy) | PTE_PRESENT | PTE_WRITABLE;
+		set_cr3(get_cr3());
+		/*
+		 * Hardware sets P with RSVD; the bed's nested-paging walker
+		 * (QEMU TCG) leaves it clear: P is not checked.
+		 */
+		pf_err = 0;
+		GUEST_EXPECT_PF(guest_try_read(TEST_VA), TEST_VA,
+				(pf_err & PFEC_P) | PFEC_RSVD);
+		GUEST_EXPECT_PF(guest_try_write(TEST_VA, 1), TEST_VA,
+				(pf_err & PFEC_P) | PFEC_W | PFEC_RSVD);
+	}
+	GUEST_SYNC(maxphy);
+	pd[0] = hole | PTE_PRESENT | PTE_WRITABLE;
+	set_cr3(get_cr3());
+	pf_err = ~0ULL;
+	guest_try_read(TEST_VA);
+	GUEST_SYNC(pf_count, pf_err, pf_cr2);
+	GUEST_DONE();
+}
+
+/* The guest's CPUID says what KVM supports, MAXPHYADDR included. */
+static void set_supported_cpuid(struct kvm_vcpu *vcpu)
+{
+	static struct {
+		struct kvm_cpuid2 c;
+		struct kvm_cpuid_entry2 e[100];
+	} cpuid;
+
+	cpuid.c.nent = 100;
+	kvm_ioctl(vcpu->vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, &cpuid);
+	vcpu_ioctl(vcpu, KVM_SET_CPUID2, &cpuid);
+}
+
+/*
+ * Where no memory backs a paging structure the MMUs differ, and all three
+ * outcomes are what upstream or ukvm do today: shadow paging (upstream
+ * and ukvm npt=0) reports an architected not-present #PF; upstream's
+ * nested paging forwards the walk's read to userspace as MMIO; ukvm's
+ * nested paging stops with an emulation error (its emulator cannot finish
+ * a walk through MMIO).  Anything else (a hang, another exit, a #PF with
+ * another error code or address) fails.
+ */
+static void check_hole_outcome(struct kvm_vcpu *vcpu, uint64_t hole)
+{
+	struct kvm_run *run = vcpu->run;
+	struct ucall uc;
+	char buf[256];
+
+	vcpu_run(vcpu);
+	if (get_ucall(vcpu, &uc) == UCALL_SYNC) {
+		ktap_print("PT at 0x%llx (no memslot): #PF, error code 0x%llx",
+			   (unsigned long long)hole,
+			   (unsigned long long)uc.args[1]);
+		TEST_ASSERT_EQ(uc.args[0], 3);	/* two RSVD faults before */
+		TEST_ASSERT_EQ(uc.args[1], 0);
+		TEST_ASSERT_EQ(uc.args[2], TEST_VA);
+		vcpu_expect_done(vcpu);
+		return;
+	}
+	vcpu_describe_exit(vcpu, buf, sizeof(buf));
+	ktap_print("PT at 0x%llx (no memslot): exit %s",
+		   (unsigned long long)hole, buf);
+	if (run->exit_reason == KVM_EXIT_MMIO) {
+		TEST_ASSERT(!run->mmio.is_write &&
+			    run->mmio.phys_addr >= hole &&
+			    run->mmio.phys_addr < hole + PAGE_SIZE,
+			    "MMIO exit outside the missing table");
+		return;
+	}
+	TEST_ASSERT_EXIT(vcpu, KVM_EXIT_INTERNAL_ERROR);
+}
+
+static void bad_tables(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct test_tables t;
+	struct kvm_vm *vm = create_vm(&vcpu, guest_bad_tables, &t);
+	/* Below 4 GiB (identity mapped) and far above memslot 0. */
+	uint64_t hole = 3ULL << 30;
+	struct ucall uc;
+
+	set_supported_cpuid(vcpu);
+	vcpu_args_set(vcpu, 3, t.pd, t.pt, hole);
+	vcpu_expect_sync(vcpu, &uc);
+	ktap_print("guest MAXPHYADDR %llu", (unsigned long long)uc.args[0]);
+	check_hole_outcome(vcpu, hole);
+	kvm_vm_free(vm);
+}
+
+/* ---- 32-bit guests: 2-level and PAE paging -------------------------------- */
+
+#define LEGACY_PORT	0xe0	/* an 8-bit port: OUT imm8 */
+#define LEGACY_VA	0x40000000ULL	/* 1 GiB: its own PT */
+#define LEGACY_LARGE_VA	(LEGACY_VA + (4ULL << 20))
+#define LEGACY_IDENTITY	(16ULL << 20)	/* low 16 MiB identity-mapped */
+
+/*
+ * 32-bit code, entered in flat protected mode with paging on: EBX = the
+ * PT, ESI/EDI = pages A/B, EDX = an address inside a large page.  Each
+ * result goes to the host with OUT; the entries' low dwords have the same
+ * layout in both formats, so one body serves 2-level and PAE paging.
+ */
+asm(".pushsection .text\n"
+    ".code32\n"
+    ".globl legacy_paging_code\n"
+    "legacy_paging_code:\n"
+    "	mov %esi, %eax\n"
+    "	or $3, %eax\n"
+    "	mov %eax, (%ebx)\n"		/* not present -> A: no flush */
+    "	mov 0x40000000, %eax\n"
+    "	out %eax, $0xe0\n"
+    "	mov %edi, %eax\n"
+    "	or $3, %eax\n"
+    "	mov %eax, (%ebx)\n"		/* A -> B, then INVLPG */
+    "	invlpg 0x40000000\n"
+    "	mov 0x40000000, %eax\n"
+    "	out %eax, $0xe0\n"
+    "	mov (%ebx), %eax\n"		/* A set, D clear */
+    "	out %eax, $0xe0\n"
+    "	movl $5, 0x40000008\n"
+    "	mov (%ebx), %eax\n"		/* D set */
+    "	out %eax, $0xe0\n"
+    "	mov (%edx), %eax\n"		/* through a large page */
+    "	out %eax, $0xe0\n"
+    "	movl $0, (%ebx)\n"		/* unmapped, CR3 reloaded, remapped */
+    "	mov %cr3, %eax\n"
+    "	mov %eax, %cr3\n"
+    "	mov %esi, %eax\n"
+    "	or $3, %eax\n"
+    "	mov %eax, (%ebx)\n"
+    "	mov 0x40000000, %eax\n"
+    "	out %eax, $0xe0\n"
+    "	hlt\n"
+    ".code64\n"
+    ".popsection\n");
+
+extern char legacy_paging_code[];
+
+static void flat32_segment(struct kvm_segment *s, uint8_t type, uint16_t sel)
+{
+	memset(s, 0, sizeof(*s));
+	s->limit = 0xffffffff;
+	s->selector = sel;
+	s->type = type;
+	s->s = 1;
+	s->present = 1;
+	s->db = 1;
+	s->g = 1;
+}
+
+static uint32_t legacy_expect_out(struct kvm_vcpu *vcpu)
+{
+	uint32_t v;
+
+	vcpu_run(vcpu);
+	TEST_ASSERT_EXIT(vcpu, KVM_EXIT_IO);
+	TEST_ASSERT_EQ(vcpu->run->io.port, LEGACY_PORT);
+	TEST_ASSERT_EQ(vcpu->run->io.size, 4);
+	memcpy(&v, vcpu_io_data(vcpu), 4);
+	return v;
+}
+
+/* Build the tables, enter the 32-bit code, check what it reports. */
+static void legacy_paging(bool pae)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = vm_create_with_one_vcpu(&vcpu, NULL);
+	uint64_t large = pae ? LARGE_PAGE_SIZE : 4ULL << 20;
+	uint64_t a = data_page(vm, 0x1111aaaa), b = data_page(vm, 0x2222bbbb);
+	uint64_t pt = alloc_page_zeroed(vm), root = alloc_page_zeroed(vm);
+	uint64_t code = (uint64_t)(uintptr_t)legacy_paging_code;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	uint64_t i, pte, flags = PTE_PRESENT | PTE_WRITABLE;
+
+	TEST_ASSERT(vm->alloc_end <= LEGACY_IDENTITY && code < LEGACY_IDENTITY,
+		    "memslot 0 beyond the 32-bit identity map");
+	if (pae) {
+		uint64_t pd0 = alloc_page_zeroed(vm), pd1 = alloc_page_zeroed(vm);
+
+		/* PDPTEs have P only (APM vol 2, 5.3.3). */
+		gpa_ptr(vm, root)[0] = pd0 | PTE_PRESENT;
+		gpa_ptr(vm, root)[1] = pd1 | PTE_PRESENT;
+		for (i = 0; i < LEGACY_IDENTITY / large; i++)
+			gpa_ptr(vm, pd0)[i] = i * large | flags | PTE_LARGE;
+		gpa_ptr(vm, pd1)[0] = pt | flags;
+		gpa_ptr(vm, pd1)[2] = (a & ~(large - 1)) | flags | PTE_LARGE;
+	} else {
+		uint32_t *pd = (uint32_t *)gpa_ptr(vm, root);
+
+		for (i = 0; i < LEGACY_IDENTITY / large; i++)
+			pd[i] = i * large | flags | PTE_LARGE;
+		pd[LEGACY_VA >> 22] = pt | flags;
+		pd[LEGACY_LARGE_VA >> 22] = (a & ~(large - 1)) | flags | PTE_LARGE;
+	}
+
+	vcpu_sregs_get(vcpu, &sregs);
+	flat32_segment(&sregs.cs, 0xb, 0x08);
+	flat32_segment(&sregs.ds, 0x3, 0x10);
+	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+	sregs.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | X86_CR0_WP |
+		    X86_CR0_PG;
+	sregs.cr4 = pae ? X86_CR4_PAE : X86_CR4_PSE;
+	sregs.efer = 0;
+	sregs.cr3 = root;
+	vcpu_sregs_set(vcpu, &sregs);
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = code;
+	regs.rflags = X86_EFLAGS_FIXED;
+	regs.rbx = pt;
+	regs.rsi = a;
+	regs.rdi = b;
+	regs.rdx = LEGACY_LARGE_VA + (a & (large - 1));
+	vcpu_regs_set(vcpu, &regs);
+
+	TEST_ASSERT_EQ(legacy_expect_out(vcpu), 0x1111aaaa);
+	TEST_ASSERT_EQ(legacy_expect_out(vcpu), 0x2222bbbb);
+	pte = legacy_expect_out(vcpu);
+	TEST_ASSERT_EQ(pte & ~0xfffULL, b);
+	TEST_ASSERT_EQ(pte & (PTE_ACCESSED | PTE_DIRTY), PTE_ACCESSED);
+	pte = legacy_expect_out(vcpu);
+	TEST_ASSERT_EQ(pte & (PTE_ACCESSED | PTE_DIRTY),
+		       PTE_ACCESSED | PTE_DIRTY);
+	TEST_ASSERT_EQ(legacy_expect_out(vcpu), 0x1111aaaa);
+	TEST_ASSERT_EQ(legacy_expect_out(vcpu), 0x1111aaaa);
+	vcpu_run(vcpu);
+	TEST_ASSERT_EXIT(vcpu, KVM_EXIT_HLT);
+	TEST_ASSERT_EQ(gpa_ptr(vm, b)[1], 5);
+	kvm_vm_free(vm);
+}
+
+static void legacy_2level(void)
+{
+	legacy_paging(false);
+}
+
+static void legacy_pae(void)
+{
+	legacy_paging(true);
+}
+
+int main(void)
+{
+	static const struct ktap_case cases[] = {
+		KTAP_CASE(pte_changes),
+		KTAP_CASE(cr3_switches),
+		KTAP_CASE(accessed_dirty),
+		KTAP_CASE(own_tables),
+		KTAP_CASE(bad_tables),
+		KTAP_CASE(legacy_2level),
+		KTAP_CASE(legacy_pae),
+	};
+
+	return ktap_run(cases, ARRAY_SIZE(cases));
+}
