@@ -51,12 +51,18 @@ static struct kvm_pit *kvm_pit(struct kvm *kvm)
 	return smp_load_acquire(&kvm->arch.pit);
 }
 
+/*
+ * A written 0 is the largest count: 2^16 (binary) or 10^4 (BCD).  Like
+ * upstream, the state (KVM_GET_PIT2) holds it as 0x10000, never 0:
+ * QEMU divides by it.
+ */
+#define PIT_COUNT_ZERO	0x10000
+
 static u32 pit_count(struct kvm_pit_channel_state *c)
 {
-	/* A count of 0 is the largest: 2^16 (binary) or 10^4 (BCD). */
-	if (c->count)
+	if (c->count && c->count != PIT_COUNT_ZERO)
 		return c->count;
-	return c->bcd ? 10000 : 0x10000;
+	return c->bcd ? 10000 : PIT_COUNT_ZERO;
 }
 
 /* Input clock ticks since the count was loaded. */
@@ -186,7 +192,7 @@ static void pit_load_count(struct kvm_pit *pit, int ch, u32 val)
 {
 	struct kvm_pit_channel_state *c = &pit->state.channels[ch];
 
-	c->count = val & 0xffff;
+	c->count = (val & 0xffff) ? (val & 0xffff) : PIT_COUNT_ZERO;
 	c->count_load_time = ktime_to_ns(ktime_get());
 	if (ch == 0)
 		pit_start_channel0(pit);
@@ -414,6 +420,7 @@ static void pit_reset(struct kvm_pit *pit)
 		struct kvm_pit_channel_state *c = &pit->state.channels[ch];
 
 		c->gate = ch != 2;
+		c->count = PIT_COUNT_ZERO;
 		c->rw_mode = RW_STATE_WORD0;
 		c->read_state = RW_STATE_WORD0;
 		c->write_state = RW_STATE_WORD0;

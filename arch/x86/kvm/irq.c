@@ -604,6 +604,7 @@ long kvm_irq_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_SET_BOOT_CPU_ID:
 	case KVM_CAP_TSC_DEADLINE_TIMER:
 	case KVM_CAP_SPLIT_IRQCHIP:
+	case KVM_CAP_VAPIC:
 		return 1;
 	case KVM_CAP_IRQ_ROUTING:
 		/* The number of GSIs: QEMU sizes its routing table by it. */
@@ -716,6 +717,15 @@ long kvm_irq_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 		}
 		kfree(s);
 		return r;
+	case KVM_SET_VAPIC_ADDR: {
+		struct kvm_vapic_addr va;
+
+		if (!vcpu->arch.apic)
+			return -EINVAL;
+		if (copy_from_user(&va, argp, sizeof(va)))
+			return -EFAULT;
+		return kvm_lapic_set_vapic_addr(vcpu, va.vapic_addr);
+	}
 	case KVM_NMI:
 		atomic_inc(&vcpu->arch.nmi_pending);
 		kvm_make_request(KVM_REQ_EVENT, vcpu);
@@ -896,7 +906,7 @@ int kvm_irq_inject(struct kvm_vcpu *vcpu, bool busy)
 	}
 windows:
 	kvm_request_windows(vcpu);
-	kvm_lapic_pv_eoi_before_entry(vcpu);
+	kvm_lapic_before_entry(vcpu);
 	return EXIT_RESUME;
 }
 

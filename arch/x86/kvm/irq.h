@@ -129,7 +129,8 @@ int *kvm_lapic_extint(struct kvm_vcpu *vcpu);
 void kvm_lapic_cr8_to_guest(struct kvm_vcpu *vcpu);
 void kvm_lapic_after_exit(struct kvm_vcpu *vcpu);
 void kvm_lapic_set_pv_eoi(struct kvm_vcpu *vcpu, u64 data);
-void kvm_lapic_pv_eoi_before_entry(struct kvm_vcpu *vcpu);
+void kvm_lapic_before_entry(struct kvm_vcpu *vcpu);
+long kvm_lapic_set_vapic_addr(struct kvm_vcpu *vcpu, u64 addr);
 void kvm_pv_kick_cpu(struct kvm *kvm, u32 apic_id);
 long kvm_pv_send_ipi(struct kvm_vcpu *src, u64 lo, u64 hi, u32 min, u64 icr,
 		     bool op64);

@@ -12,6 +12,7 @@
  */
 #include <linux/slab.h>
 #include <linux/math64.h>
+#include <linux/mm.h>
 #include <asm/msr.h>
 
 #include "lapic.h"
@@ -876,13 +877,20 @@ static int isr_single(struct kvm_lapic *apic)
 	return vector;
 }
 
-/* Before entry, after injection: set or clear the guest's flag. */
-void kvm_lapic_pv_eoi_before_entry(struct kvm_vcpu *vcpu)
+static void apic_sync_to_vapic(struct kvm_lapic *apic);
+
+/*
+ * Before entry, after injection: set or clear the guest's flag (and
+ * refresh the VAPIC page).
+ */
+void kvm_lapic_before_entry(struct kvm_vcpu *vcpu)
 {
 	struct kvm_lapic *apic = vcpu_apic(vcpu);
 	int vector;
 	u8 flag;
 
+	if (apic && apic->vapic_addr)
+		apic_sync_to_vapic(apic);
 	if (!apic || !(vcpu->arch.pv.pv_eoi_msr & KVM_MSR_ENABLED))
 		return;
 	vector = isr_single(apic);
@@ -922,6 +930,48 @@ static void apic_pv_eoi_after_exit(struct kvm_lapic *apic)
 	apic_eoi(apic);
 }
 
+/* ---- the VAPIC page (KVM_SET_VAPIC_ADDR) -------------------------------- */
+
+/*
+ * QEMU's TPR patching for old guests (kvmvapic) keeps the TPR in guest
+ * memory: a u32 with the TPR in bits 7:0, the highest in-service
+ * priority class in 15:8's high nibble and the highest requested vector
+ * in 31:24, as upstream lays it out.  The guest writes the TPR byte.
+ */
+long kvm_lapic_set_vapic_addr(struct kvm_vcpu *vcpu, u64 addr)
+{
+	struct kvm_lapic *apic = vcpu_apic(vcpu);
+	u32 v;
+
+	if (!apic)
+		return -EINVAL;
+	if (addr && (offset_in_page(addr) + sizeof(v) > PAGE_SIZE ||
+		     kvm_pv_read_guest(vcpu->kvm, addr, &v, sizeof(v))))
+		return -EINVAL;
+	apic->vapic_addr = addr;
+	return 0;
+}
+
+static void apic_sync_to_vapic(struct kvm_lapic *apic)
+{
+	int isr = vec_highest(apic, APIC_ISR), irr = vec_highest(apic, APIC_IRR);
+	u32 v = (kvm_lapic_get_reg(apic, APIC_TASKPRI) & 0xff) |
+		((isr < 0 ? 0 : isr & 0xf0) << 8) |
+		((u32)(irr < 0 ? 0 : irr) << 24);
+
+	kvm_pv_write_guest(apic->vcpu->kvm, apic->vapic_addr, &v, sizeof(v));
+}
+
+static void apic_sync_from_vapic(struct kvm_lapic *apic)
+{
+	u32 v;
+
+	if (!kvm_pv_read_guest(apic->vcpu->kvm, apic->vapic_addr, &v,
+			       sizeof(v)) &&
+	    (v & 0xff) != (kvm_lapic_get_reg(apic, APIC_TASKPRI) & 0xff))
+		apic_set_tpr(apic, v & 0xff);
+}
+
 /* ---- after each exit ------------------------------------------------------ */
 
 void kvm_lapic_after_exit(struct kvm_vcpu *vcpu)
@@ -933,6 +983,8 @@ void kvm_lapic_after_exit(struct kvm_vcpu *vcpu)
 	/* The guest may have written CR8 without exiting. */
 	if (vcpu->arch.cr8 != apic->cr8_shadow)
 		apic_set_tpr(apic, (vcpu->arch.cr8 & 0xf) << 4);
+	if (apic->vapic_addr)
+		apic_sync_from_vapic(apic);
 	apic_pv_eoi_after_exit(apic);
 }
 
@@ -1097,6 +1149,8 @@ void kvm_lapic_reset(struct kvm_vcpu *vcpu, bool init)
 	apic->esr_irq = false;
 	apic->pending_ioapic_eoi = -1;
 	apic->pending_extint = -1;
+	if (!init)
+		apic->vapic_addr = 0;
 	apic->cr8_shadow = 0;
 	vcpu->arch.cr8 = 0;
 	apic->pending_events &= init ? BIT(KVM_APIC_SIPI) : 0;

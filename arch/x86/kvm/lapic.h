@@ -58,6 +58,9 @@ struct kvm_lapic {
 	int pending_ioapic_eoi;
 	int pending_extint;
 
+	/* KVM_SET_VAPIC_ADDR: the TPR shadow in guest memory, 0 for none. */
+	u64 vapic_addr;
+
 	/* PV EOI: the guest's flag is set for @pv_eoi_vector (vCPU thread). */
 	bool pv_eoi_pending;
 	u8 pv_eoi_vector;
