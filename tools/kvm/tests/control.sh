@@ -58,6 +58,8 @@ if [ $inner = 0 ]; then
 fi
 
 # ---- inside L1 ----
+# The gdb stub listens on 127.0.0.1 only; L1 may come up with lo down.
+ip link set lo up 2>/dev/null
 tmp=$(mktemp -d /tmp/lkvm-ctl.XXXXXX) || exit 1
 export XDG_RUNTIME_DIR=$tmp/run
 mkdir -m 0700 "$XDG_RUNTIME_DIR"
@@ -89,6 +91,19 @@ check() {
 }
 lkvm() { "$LKVM" "$@"; }
 
+# Modules with their dependencies first (modinfo -F depends).
+mod_closure() {
+	local m dep
+	for m in "$@"; do
+		case " $mods_done " in *" $m "*) continue ;; esac
+		for dep in $(modinfo -k "$kver" -F depends "$m" 2>/dev/null | tr ',' ' '); do
+			mod_closure "$dep"
+		done
+		mods_done="$mods_done $m"
+		echo "$m"
+	done
+}
+
 # The guest: busybox, virtio-balloon, and /spin, a process spinning on
 # one instruction at a known address (the dump and gdb look for it).
 make_initramfs() {
@@ -98,13 +113,14 @@ make_initramfs() {
 	for a in sh mount cat grep insmod sleep echo tr cut; do
 		ln -s busybox "$root/bin/$a"
 	done
-	for m in virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_balloon; do
-		f=$(modinfo -k "$kver" -n "$m" 2>/dev/null) || continue
+	mods_done=
+	for m in $(mod_closure virtio_pci virtio_balloon); do
+		f=$(modinfo -k "$kver" -n "$m") || return 1
 		case $f in
 		*.ko) cp "$f" "$root/modules/$m.ko" ;;
 		*.ko.xz) xz -dc "$f" > "$root/modules/$m.ko" ;;
 		*.ko.zst) zstd -qdc "$f" > "$root/modules/$m.ko" ;;
-		*) continue ;;
+		*) return 1 ;;
 		esac
 		echo "$m" >> "$root/modules/order"
 	done
@@ -117,7 +133,7 @@ make_initramfs() {
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-for m in $(cat /modules/order); do insmod /modules/$m.ko; done
+for m in $(cat /modules/order); do insmod /modules/$m.ko || echo "LKVM-INSMOD-FAILED $m"; done
 echo 1 > /proc/sys/kernel/sysrq
 nmis() { grep '^ *NMI:' /proc/interrupts | tr -s ' ' | cut -d' ' -f3; }
 n0=$(nmis)
@@ -218,6 +234,7 @@ t_balloon() {
 		sleep 1
 	done
 	echo "given: $given"
+	[ "${given:-0}" -ge 32 ] || { grep -a LKVM- "$glog"; tail -5 "$glog"; }
 	[ "${given:-0}" -ge 32 ] && lkvm balloon $NAME --deflate 32 | grep -q 'request 0 MiB'
 }
 check "ctl_balloon inflate reaches the guest's driver, deflate" t_balloon
@@ -283,7 +300,10 @@ t_other_uid() {
 import socket, struct, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(sys.argv[1])
-s.sendall(struct.pack("<IHHII", 0x4d564b4c, 1, 3, 0, 0))
+try:
+    s.sendall(struct.pack("<IHHII", 0x4d564b4c, 1, 3, 0, 0))
+except OSError:
+    pass    # refused before the request was read: the reply is waiting
 print(s.recv(4096)[20:].decode())' "$sock" 2>&1)
 	chmod 0700 "$XDG_RUNTIME_DIR" "$XDG_RUNTIME_DIR/lkvm"
 	chmod 0600 "$sock"
@@ -422,15 +442,15 @@ check "ctl_stop the guest exits with status 0 and its socket is gone" t_stop
 
 t_stale() {
 	local pid
-	"$LKVM" run --name stale-one -k "$kernel" -i "$tmp/initrd.cpio" -m 64 \
-		-p "console=ttyS0 loglevel=4" > /dev/null 2>&1 < /dev/null &
+	"$LKVM" run --name stale-one -k "$kernel" -i "$tmp/initrd.cpio" -m 128 \
+		-p "console=ttyS0 loglevel=4" > $tmp/stale.log 2>&1 < /dev/null &
 	pid=$!
 	for _ in $(seq 60); do
 		[ -S "$XDG_RUNTIME_DIR/lkvm/stale-one.sock" ] && break
 		sleep 0.5
 	done
 	kill -9 $pid; wait $pid 2>/dev/null
-	[ -S "$XDG_RUNTIME_DIR/lkvm/stale-one.sock" ] || { echo "no socket left"; return 1; }
+	[ -S "$XDG_RUNTIME_DIR/lkvm/stale-one.sock" ] || { echo "no socket left"; cat $tmp/stale.log; return 1; }
 	lkvm list; lkvm stop stale-one 2>&1 | grep -q "no guest named" &&
 	[ ! -e "$XDG_RUNTIME_DIR/lkvm/stale-one.sock" ]
 }
@@ -439,8 +459,8 @@ check "ctl_stale a dead guest's socket is detected and removed" t_stale
 t_stop_all() {
 	local p1 p2
 	for g in all-1 all-2; do
-		"$LKVM" run --name $g -k "$kernel" -i "$tmp/initrd.cpio" -m 64 \
-			-p "console=ttyS0 loglevel=4" > /dev/null 2>&1 < /dev/null &
+		"$LKVM" run --name $g -k "$kernel" -i "$tmp/initrd.cpio" -m 128 \
+			-p "console=ttyS0 loglevel=4" > $tmp/$g.log 2>&1 < /dev/null &
 		[ $g = all-1 ] && p1=$! || p2=$!
 	done
 	for _ in $(seq 120); do
@@ -449,7 +469,7 @@ t_stop_all() {
 		sleep 0.5
 	done
 	lkvm list
-	[ "$(lkvm list | wc -l)" = 3 ] || return 1
+	[ "$(lkvm list | wc -l)" = 3 ] || { cat $tmp/all-*.log; return 1; }
 	lkvm stop --all || return 1
 	wait_gone $p1 && wait_gone $p2 || return 1
 	[ "$(lkvm list | wc -l)" = 1 ]

@@ -241,11 +241,15 @@ static void dump_sregs(FILE *out, const struct kvm_sregs *s)
 		s->gdt.base, s->gdt.limit, s->idt.base, s->idt.limit);
 	fprintf(out, "  cr0 %016llx [", s->cr0);
 	put_bits(out, s->cr0, cr0_bits, ARRAY_SIZE(cr0_bits));
-	fprintf(out, " ]\n  cr2 %016llx\n  cr3 %016llx [ %s base %llx%s%s ]\n",
-		s->cr2, s->cr3, s->cr4 & (1 << 17) ? "PCID" : "",
-		s->cr3 & ~0xfffULL,
-		!(s->cr4 & (1 << 17)) && (s->cr3 & 8) ? " PWT" : "",
-		!(s->cr4 & (1 << 17)) && (s->cr3 & 16) ? " PCD" : "");
+	fprintf(out, " ]\n  cr2 %016llx\n  cr3 %016llx [ base %llx", s->cr2,
+		s->cr3, s->cr3 & ~0xfffULL);
+	/* CR4.PCIDE: the low 12 bits are the PCID, else PWT and PCD. */
+	if (s->cr4 & (1 << 17))
+		fprintf(out, " PCID %llu", s->cr3 & 0xfff);
+	else
+		fprintf(out, "%s%s", s->cr3 & 8 ? " PWT" : "",
+			s->cr3 & 16 ? " PCD" : "");
+	fprintf(out, " ]\n");
 	fprintf(out, "  cr4 %016llx [", s->cr4);
 	put_bits(out, s->cr4, cr4_bits, ARRAY_SIZE(cr4_bits));
 	fprintf(out, " ]\n  cr8 %016llx (TPR %llu)\n  efer %016llx [",
