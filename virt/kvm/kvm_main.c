@@ -33,6 +33,7 @@ static void kvm_destroy_vm(struct kvm *kvm)
 	kvm_destroy_vcpus(kvm);
 	kvm_arch_destroy_vm(kvm);
 	kvm_io_destroy(kvm);
+	kvm_coalesced_mmio_free(kvm);
 	kvm_free_memslots(kvm);
 	kvfree(kvm);
 	mmdrop(mm);
@@ -54,7 +55,10 @@ static long kvm_generic_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_IMMEDIATE_EXIT:
 	case KVM_CAP_CHECK_EXTENSION_VM:
 	case KVM_CAP_BINARY_STATS_FD:
+	case KVM_CAP_COALESCED_PIO:
 		return 1;
+	case KVM_CAP_COALESCED_MMIO:
+		return KVM_COALESCED_MMIO_PAGE_OFFSET;
 	case KVM_CAP_NR_VCPUS:
 		return min_t(long, num_online_cpus(), KVM_MAX_VCPUS);
 	case KVM_CAP_MAX_VCPUS:
@@ -115,6 +119,10 @@ static long kvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return kvm_irqfd(kvm, (void __user *)arg);
 	case KVM_IOEVENTFD:
 		return kvm_ioeventfd(kvm, (void __user *)arg);
+	case KVM_REGISTER_COALESCED_MMIO:
+	case KVM_UNREGISTER_COALESCED_MMIO:
+		return kvm_vm_ioctl_coalesced_mmio(kvm, (void __user *)arg,
+				ioctl == KVM_REGISTER_COALESCED_MMIO);
 	case KVM_GET_STATS_FD:
 		return kvm_vm_get_stats_fd(kvm);
 	case KVM_GET_DIRTY_LOG:
@@ -167,7 +175,12 @@ static struct kvm *kvm_create_vm(unsigned long type)
 	kvm_dirty_init_vm(kvm);
 	kvm_io_init(kvm);
 
-	r = kvm_arch_init_vm(kvm, type);
+	r = kvm_coalesced_mmio_init(kvm);
+	if (!r) {
+		r = kvm_arch_init_vm(kvm, type);
+		if (r)
+			kvm_coalesced_mmio_free(kvm);
+	}
 	if (r) {
 		mmdrop(kvm->mm);
 		kvfree(kvm);

@@ -26,6 +26,7 @@ typedef u64 gfn_t;
 #include "kvm_arch.h"
 /* In-kernel device buses and eventfds. */
 #include "iobus.h"
+#include "coalesced_mmio.h"
 /* Binary statistics (KVM_GET_STATS_FD). */
 #include "stats.h"
 /* Dirty page bitmaps and rings. */
@@ -37,8 +38,11 @@ typedef u64 gfn_t;
 /* A slot's page count must fit the dirty bitmap's int-sized indexing. */
 #define KVM_MEM_MAX_NR_PAGES	((1UL << 31) - 1)
 
-/* vCPU mmap: page 0 is struct kvm_run, page KVM_PIO_PAGE_OFFSET PIO data. */
-#define KVM_VCPU_MMAP_PAGES	(KVM_PIO_PAGE_OFFSET + 1)
+/*
+ * vCPU mmap: page 0 is struct kvm_run, page KVM_PIO_PAGE_OFFSET PIO data,
+ * page KVM_COALESCED_MMIO_PAGE_OFFSET the VM's coalesced MMIO ring.
+ */
+#define KVM_VCPU_MMAP_PAGES	(KVM_COALESCED_MMIO_PAGE_OFFSET + 1)
 
 struct kvm_memory_slot {
 	u16 id;
@@ -75,6 +79,7 @@ struct kvm {
 	atomic_t online_vcpus;		/* vcpus[0..online_vcpus) are valid */
 	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
 	struct kvm_io_state io;		/* iobus.c, eventfd.c */
+	struct kvm_coalesced_mmio_state coalesced;	/* coalesced_mmio.c */
 	struct kvm_vm_stat stat;	/* stats.c */
 	/* Dirty logging (dirty_log.c, dirty_ring.c). */
 	u64 manual_dirty_log_protect;	/* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 */

@@ -20,6 +20,8 @@ static vm_fault_t kvm_vcpu_fault(struct vm_fault *vmf)
 		addr = vcpu->run;
 	else if (vmf->pgoff == KVM_PIO_PAGE_OFFSET)
 		addr = vcpu->pio_data;
+	else if (vmf->pgoff == KVM_COALESCED_MMIO_PAGE_OFFSET)
+		addr = page_address(kvm_coalesced_mmio_page(vcpu->kvm));
 	else if (kvm_page_in_dirty_ring(vcpu->kvm, vmf->pgoff))
 		addr = NULL;	/* the dirty ring */
 	else

@@ -2,8 +2,9 @@
 /*
  * Round-trip costs of the paths every guest takes, measured on whatever
  * /dev/kvm is loaded: exits handled in the kernel (CPUID, VMMCALL), exits to
- * userspace (PIO, MMIO), and the VM-level operations (VM create/destroy,
- * memslot add/delete). One line per row:
+ * userspace (PIO, MMIO), MMIO writes to a coalesced zone (a ring entry each,
+ * an exit only when the ring is full), and the VM-level operations (VM
+ * create/destroy, memslot add/delete). One line per row:
  *
  *   BENCH <name> <nanoseconds per operation> <operations>
  *
@@ -106,6 +107,58 @@ static void bench_guest(const char *name, enum bench_op op, uint64_t n)
 	kvm_vm_free(vm);
 }
 
+/*
+ * The MMIO row's writes into a KVM_REGISTER_COALESCED_MMIO zone: userspace
+ * drains the ring whenever the vCPU exits (the ring is full, or the end).
+ */
+static void bench_coalesced_mmio(uint64_t n)
+{
+	struct kvm_coalesced_mmio_zone zone = {
+		.addr = BENCH_MMIO_GPA, .size = 4096,
+	};
+	long off = kvm_check_cap(KVM_CAP_COALESCED_MMIO);
+	struct kvm_coalesced_mmio_ring *ring;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	uint64_t seen = 0, t0;
+	struct ucall uc;
+	uint32_t max;
+
+	if (off <= 0) {
+		fprintf(stderr, "exit_bench: no KVM_CAP_COALESCED_MMIO, no mmio_coalesced row\n");
+		return;
+	}
+	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
+	TEST_ASSERT((size_t)(off + 1) * PAGE_SIZE <= vcpu->run_size,
+		    "the ring page is beyond the vCPU mmap");
+	ring = (void *)((uint8_t *)vcpu->run + off * PAGE_SIZE);
+	max = (PAGE_SIZE - sizeof(*ring)) / sizeof(ring->coalesced_mmio[0]);
+	vm_ioctl(vm, KVM_REGISTER_COALESCED_MMIO, &zone);
+	vcpu_args_set(vcpu, 2, (uint64_t)OP_MMIO, n);
+	t0 = now_ns();
+	for (;;) {
+		vcpu_run(vcpu);
+		while (ring->first != ring->last) {
+			seen++;
+			ring->first = (ring->first + 1) % max;
+		}
+		if (get_ucall(vcpu, &uc) != UCALL_NONE)
+			break;
+		if (vcpu->run->exit_reason == KVM_EXIT_MMIO &&
+		    vcpu->run->mmio.phys_addr == BENCH_MMIO_GPA)
+			seen++;
+		else
+			TEST_FAIL("mmio_coalesced: unexpected exit %s",
+				  exit_reason_str(vcpu->run->exit_reason));
+	}
+	t0 = now_ns() - t0;
+	TEST_ASSERT(uc.cmd == UCALL_DONE && seen == n,
+		    "mmio_coalesced: %llu writes seen, expected %llu",
+		    (unsigned long long)seen, (unsigned long long)n);
+	report("mmio_coalesced", t0, n);
+	kvm_vm_free(vm);
+}
+
 static void bench_vm_create(uint64_t n)
 {
 	int kvm = kvm_open();
@@ -153,6 +206,7 @@ int main(int argc, char **argv)
 	bench_guest("vmmcall_in_kernel", OP_VMMCALL, n);
 	bench_guest("pio_exit_to_user", OP_PIO, n);
 	bench_guest("mmio_exit_to_user", OP_MMIO, n);
+	bench_coalesced_mmio(n);
 	bench_vm_create(n / 20 ? n / 20 : 1);
 	bench_memslot(n / 20 ? n / 20 : 1);
 	return 0;
