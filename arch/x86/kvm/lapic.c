@@ -889,7 +889,7 @@ void kvm_lapic_before_entry(struct kvm_vcpu *vcpu)
 	int vector;
 	u8 flag;
 
-	if (apic && apic->vapic_addr)
+	if (apic && apic->vapic_addr && apic_enabled(apic))
 		apic_sync_to_vapic(apic);
 	if (!apic || !(vcpu->arch.pv.pv_eoi_msr & KVM_MSR_ENABLED))
 		return;

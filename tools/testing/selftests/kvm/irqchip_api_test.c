@@ -228,6 +228,71 @@ static void lapic_and_mp_state(void)
 	kvm_vm_free(vm);
 }
 
+/*
+ * The guest enables its APIC (SVR), then, like code patched by QEMU's
+ * kvmvapic, raises its TPR by writing the VAPIC page, not the APIC.
+ */
+static void guest_set_tpr(uint64_t vapic)
+{
+	*(volatile uint32_t *)(uintptr_t)0xfee000f0ULL = 0x1ff;
+	*(volatile uint8_t *)(uintptr_t)vapic = 0x50;
+	/* A self-IPI (IF is clear: it stays in IRR) makes KVM look again. */
+	*(volatile uint32_t *)(uintptr_t)0xfee00300ULL = (1u << 18) | 0x60;
+	GUEST_DONE();
+}
+
+/*
+ * KVM_SET_VAPIC_ADDR: QEMU clears it at every APIC reset.  With an
+ * address, the TPR byte there is the guest's TPR after each exit, and the
+ * TPR, highest in-service and requested vectors are written back when
+ * events are looked at before an entry.
+ */
+static void vapic_addr(void)
+{
+	struct kvm_vapic_addr va = { .vapic_addr = 0 };
+	struct kvm_vm *vm = vm_create(VM_MODE_LONG, 0);
+	struct kvm_vcpu *vcpu = vm_vcpu_add(vm, 0, guest_set_tpr);
+	struct kvm_lapic_state s;
+	uint64_t page;
+
+	TEST_ASSERT_EQ(kvm_check_cap(KVM_CAP_VAPIC), 1);
+	/* Only with an in-kernel local APIC. */
+	TEST_ASSERT_ERRNO(__vcpu_ioctl(vcpu, KVM_SET_VAPIC_ADDR, &va), EINVAL);
+	kvm_vm_free(vm);
+
+	vm = vm_with_irqchip();
+	vcpu = vm_vcpu_add(vm, 0, guest_set_tpr);
+	page = vm_alloc(vm, PAGE_SIZE);
+	vcpu_args_set(vcpu, 1, page);
+	vcpu_ioctl(vcpu, KVM_SET_VAPIC_ADDR, &va);
+	/* Outside guest memory. */
+	va.vapic_addr = 0xf0000000ULL;
+	TEST_ASSERT_ERRNO(__vcpu_ioctl(vcpu, KVM_SET_VAPIC_ADDR, &va), EINVAL);
+	va.vapic_addr = page;
+	vcpu_ioctl(vcpu, KVM_SET_VAPIC_ADDR, &va);
+	vcpu_expect_done(vcpu);
+	vcpu_ioctl(vcpu, KVM_GET_LAPIC, &s);
+	TEST_ASSERT_EQ(*(uint32_t *)&s.regs[0x80], 0x50);
+	/* TPR in 7:0, the highest requested vector in 31:24. */
+	TEST_ASSERT_EQ(*(uint32_t *)addr_gpa2hva(vm, page), 0x60000050);
+	kvm_vm_free(vm);
+}
+
+/* Like upstream, an unprogrammed channel's count reads 0x10000. */
+static void pit_reset_state(void)
+{
+	struct kvm_pit_config cfg = { .flags = 0 };
+	struct kvm_vm *vm = vm_with_irqchip();
+	struct kvm_pit_state2 ps;
+	int ch;
+
+	vm_ioctl(vm, KVM_CREATE_PIT2, &cfg);
+	vm_ioctl(vm, KVM_GET_PIT2, &ps);
+	for (ch = 0; ch < 3; ch++)
+		TEST_ASSERT_EQ(ps.channels[ch].count, 0x10000);
+	kvm_vm_free(vm);
+}
+
 static void eventfd_errors(void)
 {
 	struct kvm_vm *vm = vm_with_irqchip();
@@ -278,6 +343,8 @@ int main(void)
 		KTAP_CASE(irqchip_state),
 		KTAP_CASE(lapic_and_mp_state),
 		KTAP_CASE(eventfd_errors),
+		KTAP_CASE(vapic_addr),
+		KTAP_CASE(pit_reset_state),
 	};
 
 	return ktap_run(cases, ARRAY_SIZE(cases));
