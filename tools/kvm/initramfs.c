@@ -353,9 +353,13 @@ u8 *initramfs__build(const struct kvm_config *cfg, const u8 *kernel,
 		     size_t kernel_size, size_t *size)
 {
 	char *release = initramfs__kernel_release(kernel, kernel_size);
+	/* Not a kernel at all: the loader says so later, in one line. */
+	bool kernel_like = kernel_size > HDR_HEADER + 4 &&
+		(!memcmp(kernel + HDR_HEADER, HDR_MAGIC, 4) ||
+		 !memcmp(kernel, "\177ELF", 4));
 	u8 *archive;
 
-	if (!release)
+	if (!release && kernel_like)
 		pr_warn("cannot tell the release of kernel %s: no modules "
 			"in the initramfs", cfg->kernel);
 	archive = initramfs__build_for(cfg, "/lib/modules", release, size);
