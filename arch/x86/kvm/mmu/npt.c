@@ -373,7 +373,11 @@ static int npt_map(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot,
 	return 0;
 }
 
-/* A write fault in a logging slot needs ring room; else exit first. */
+/*
+ * A write fault in a logging slot needs ring room; once the ring is nearly
+ * full (KVM_DIRTY_RING_RSVD_ENTRIES left) the vCPU exits instead, before
+ * handling the fault, and again right after the fault that filled it.
+ */
 static bool npt_ring_full(struct kvm_vcpu *vcpu,
 			  const struct kvm_memory_slot *slot, bool write)
 {
@@ -408,8 +412,12 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 	}
 	if (!npt_fix_access(vcpu, slot, gfn, write))
 		r = npt_map(vcpu, slot, gfn, write);
+	if (!r && npt_ring_full(vcpu, slot, write))
+		r = EXIT_USER;	/* the write is done: userspace, harvest */
+	else if (!r)
+		r = EXIT_RESUME;
 	up_read(&kvm->slots_lock);
-	return r ? r : EXIT_RESUME;
+	return r;
 }
 
 /* ---- zapping ------------------------------------------------------------ */
