@@ -161,6 +161,7 @@ static int svm_check_support(void)
 	}
 	kvm_shadow_paging = !npt_enabled;
 	svm_nrips = edx & SVM_FEATURE_NRIPS;
+	svm_clean_init();
 	svm_flush_by_asid = edx & SVM_FEATURE_FLUSH_BY_ASID;
 	svm_nr_asids = cpuid_ebx(CPUID_SVM_FEATURES);
 	if (svm_nr_asids < 2) {
@@ -444,7 +445,6 @@ static void svm_vcpu_run(struct kvm_vcpu *vcpu)
 	svm_assign_asid(svm, sd, cpu);
 	vmcb->control.nested_cr3 = vcpu->kvm->arch.mmu.root_pa;
 	vmcb->control.tsc_offset = vcpu->arch.tsc_offset;
-	vmcb->control.clean = VMCB_CLEAN_NONE;
 	vmcb->save.rax = regs[VCPU_REGS_RAX];
 	vmcb->save.rsp = regs[VCPU_REGS_RSP];
 	vmcb->save.rip = regs[VCPU_REGS_RIP];
@@ -473,9 +473,11 @@ static void svm_vcpu_run(struct kvm_vcpu *vcpu)
 
 	if (kvm_shadow_paging)
 		svm_shadow_enter(svm, &guest_paging);
+	vmcb->control.clean = svm_clean_before_run(svm, cpu);
 	asm volatile("clgi" ::: "memory");
 	__svm_vcpu_run(svm->vmcb_pa, regs, sd->host_save_pa);
 	asm volatile("stgi" ::: "memory");
+	svm_clean_after_exit(svm, cpu);
 	if (kvm_shadow_paging)
 		svm_shadow_exit(svm, &guest_paging);
 

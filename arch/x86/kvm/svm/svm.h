@@ -8,6 +8,19 @@
 #include "x86.h"
 #include "vmcb.h"
 
+/* The VMCB fields the clean bits cover, as of the last #VMEXIT. */
+struct svm_clean_snap {
+	u32 intercepts[NR_INTERCEPT_WORDS];
+	u16 pause_filter_thresh, pause_filter_count;
+	u64 tsc_offset, iopm_base_pa, msrpm_base_pa;
+	u32 asid;
+	u64 int_ctl, nested_ctl, nested_cr3, g_pat;
+	u64 cr0, cr3, cr4, efer, dr6, dr7;
+	struct vmcb_seg gdtr, idtr, cs, ds, es, ss;
+	u8 cpl;
+	u64 cr2, dbgctl, br_from, br_to, last_excp_from, last_excp_to;
+};
+
 struct vcpu_svm {
 	struct kvm_vcpu *vcpu;
 	struct vmcb *vmcb;
@@ -17,6 +30,10 @@ struct vcpu_svm {
 	int asid_cpu;			/* CPU our ASID belongs to, or -1 */
 	u64 asid_generation;
 	bool guest_debugregs;		/* DR0-3 are the guest's while it runs */
+	/* VMCB clean bits (svm_clean.c): the state the CPU cached. */
+	struct svm_clean_snap snap;
+	bool snap_valid;
+	int snap_cpu;
 };
 
 static inline struct vcpu_svm *to_svm(struct kvm_vcpu *vcpu)
@@ -41,6 +58,11 @@ void svm_inject_exception(struct kvm_vcpu *vcpu,
 extern bool svm_nrips;
 void svm_set_intercept_dr(struct vcpu_svm *svm, bool on);
 void svm_init_vmcb(struct vcpu_svm *svm);
+
+/* VMCB clean bits (svm_clean.c). */
+void svm_clean_init(void);
+u32 svm_clean_before_run(struct vcpu_svm *svm, int cpu);
+void svm_clean_after_exit(struct vcpu_svm *svm, int cpu);
 
 /* Shadow paging, npt=0 (svm_shadow.c). */
 #define SVM_EXIT_INVLPG		0x079	/* APM vol 2, appendix C */

@@ -147,9 +147,6 @@ enum {
 #define NPF_RSVD		BIT_ULL(3)
 #define NPF_FETCH		BIT_ULL(4)
 
-/* VMCB clean bits (APM vol 2, 15.15.3); we mark everything dirty. */
-#define VMCB_CLEAN_NONE		0
-
 struct vmcb_seg {
 	u16 selector;
 	u16 attrib;
