@@ -309,10 +309,23 @@ static int hw_remove(u64 addr, int type, bool from_z0)
 	return -ENOENT;
 }
 
+/*
+ * How Z0 is done: "auto" (a debug register while one is free, else
+ * int3), "dr" or "int3"; gdb's `monitor breakpoints KIND` sets it.
+ */
+static char z0_kind[8] = "auto";
+
+static bool z0_may_use(const char *kind)
+{
+	return !strcmp(z0_kind, "auto") || !strcmp(z0_kind, kind);
+}
+
 static int sw_insert(u64 addr)
 {
-	if (!hw_insert(addr, HW_EXEC, 1, true))
+	if (z0_may_use("dr") && !hw_insert(addr, HW_EXEC, 1, true))
 		return 0;
+	if (!z0_may_use("int3"))
+		return -ENOSPC;
 	if (!gdb.sw_ok)
 		return -EOPNOTSUPP;
 	for (int i = 0; i < GDB_MAX_SW_BPS; i++)
@@ -610,8 +623,39 @@ static void cmd_xfer_features(const char *p)
 	gdb__reply(out);
 }
 
+/* qRcmd,HEX: `monitor breakpoints auto|dr|int3` (the only command). */
+static void cmd_monitor(const char *hex)
+{
+	char cmd[64] = "", msg[96], out[2 * sizeof(msg) + 1];
+	size_t n = strlen(hex) / 2;
+	const char *kind;
+
+	if (strlen(hex) % 2 || n >= sizeof(cmd) ||
+	    !gdb__hex_to_bin(hex, n, (u8 *)cmd)) {
+		gdb__reply("E22");
+		return;
+	}
+	cmd[n] = '\0';
+	kind = !strncmp(cmd, "breakpoints ", 12) ? cmd + 12 : NULL;
+	if (kind && (!strcmp(kind, "auto") || !strcmp(kind, "dr") ||
+		     !strcmp(kind, "int3"))) {
+		snprintf(z0_kind, sizeof(z0_kind), "%s", kind);
+		snprintf(msg, sizeof(msg), "breakpoints: %s\n", z0_kind);
+	} else {
+		snprintf(msg, sizeof(msg), "usage: monitor breakpoints "
+			 "auto|dr|int3\n");
+	}
+	put_hex(out, msg, strlen(msg));
+	out[2 * strlen(msg)] = '\0';
+	gdb__reply(out);
+}
+
 static void cmd_query(const char *p)
 {
+	if (!strncmp(p, "qRcmd,", 6)) {
+		cmd_monitor(p + 6);
+		return;
+	}
 	if (!strncmp(p, "qSupported", 10))
 		gdb__reply("PacketSize=1000;qXfer:features:read+");
 	else if (!strncmp(p, "qXfer:features:read:", 20))
