@@ -639,7 +639,8 @@ static void cmd_monitor(const char *hex)
 	kind = !strncmp(cmd, "breakpoints ", 12) ? cmd + 12 : NULL;
 	if (kind && (!strcmp(kind, "auto") || !strcmp(kind, "dr") ||
 		     !strcmp(kind, "int3"))) {
-		snprintf(z0_kind, sizeof(z0_kind), "%s", kind);
+		/* One of the three names above: it fits. */
+		memcpy(z0_kind, kind, strlen(kind) + 1);
 		snprintf(msg, sizeof(msg), "breakpoints: %s\n", z0_kind);
 	} else {
 		snprintf(msg, sizeof(msg), "usage: monitor breakpoints "
