@@ -165,6 +165,19 @@ long kvm_vm_ioctl_enable_dirty_cap(struct kvm *kvm, void __user *argp)
 
 /* ---- KVM_GET_DIRTY_LOG and KVM_CLEAR_DIRTY_LOG ------------------------ */
 
+/*
+ * Upstream x86 has two address spaces (the second for SMM): a slot id there
+ * is valid and names no slot (-ENOENT); beyond it is -EINVAL.  ukvm's second
+ * address space is always empty.
+ */
+#define KVM_DIRTY_LOG_AS_NUM	2
+
+static bool kvm_dirty_log_bad_id(u32 id)
+{
+	return (id >> 16) >= KVM_DIRTY_LOG_AS_NUM ||
+	       (u16)id >= KVM_USER_MEM_SLOTS;
+}
+
 /* The logging slot @id names, with kvm->slots_lock held; upstream's errnos. */
 static int kvm_dirty_log_slot(struct kvm *kvm, u32 id,
 			      struct kvm_memory_slot **slot)
@@ -172,9 +185,9 @@ static int kvm_dirty_log_slot(struct kvm *kvm, u32 id,
 	/* A ring replaces the bitmaps. */
 	if (kvm->dirty_ring_size)
 		return -ENXIO;
-	if ((id >> 16) || (u16)id >= KVM_USER_MEM_SLOTS)
+	if (kvm_dirty_log_bad_id(id))
 		return -EINVAL;
-	*slot = kvm->slots.by_id[(u16)id];
+	*slot = (id >> 16) ? NULL : kvm->slots.by_id[(u16)id];
 	if (!*slot || !(*slot)->dirty_bitmap)
 		return -ENOENT;
 	return 0;
@@ -268,7 +281,7 @@ static int kvm_clear_dirty_log(struct kvm *kvm, struct kvm_clear_dirty_log *log)
 
 	if (kvm->dirty_ring_size)
 		return -ENXIO;
-	if ((log->slot >> 16) || (u16)log->slot >= KVM_USER_MEM_SLOTS)
+	if (kvm_dirty_log_bad_id(log->slot))
 		return -EINVAL;
 	/* The range starts on a 64-page boundary... */
 	if (first & 63)

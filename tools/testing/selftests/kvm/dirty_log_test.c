@@ -579,7 +579,9 @@ static void get_log_errors(void)
 	TEST_ASSERT_ERRNO(__vm_ioctl(vm, KVM_GET_DIRTY_LOG, &l), ENOENT);
 	l.slot = vm_check_cap(vm, KVM_CAP_NR_MEMSLOTS);	/* beyond the last */
 	TEST_ASSERT_ERRNO(__vm_ioctl(vm, KVM_GET_DIRTY_LOG, &l), EINVAL);
-	l.slot = (1 << 16) | 2;	/* address space 1 */
+	l.slot = (1 << 16) | 2;	/* x86's second address space (SMM): no such slot */
+	TEST_ASSERT_ERRNO(__vm_ioctl(vm, KVM_GET_DIRTY_LOG, &l), ENOENT);
+	l.slot = (2 << 16) | 2;	/* no third address space */
 	TEST_ASSERT_ERRNO(__vm_ioctl(vm, KVM_GET_DIRTY_LOG, &l), EINVAL);
 	l.slot = 2;
 	l.dirty_bitmap = unmapped_page();
@@ -632,6 +634,8 @@ static void clear_log_errors(void)
 	TEST_ASSERT_ERRNO(clear_log(vm, 1, 0, 64, bitmap), ENOENT);
 	TEST_ASSERT_ERRNO(clear_log(vm, vm_check_cap(vm, KVM_CAP_NR_MEMSLOTS), 0, 64, bitmap),
 			  EINVAL);
+	TEST_ASSERT_ERRNO(clear_log(vm, (1 << 16) | 2, 0, 64, bitmap), ENOENT);
+	TEST_ASSERT_ERRNO(clear_log(vm, (2 << 16) | 2, 0, 64, bitmap), EINVAL);
 	TEST_ASSERT_ERRNO(clear_log(vm, 2, 32, 64, bitmap), EINVAL);	/* first not aligned */
 	TEST_ASSERT_ERRNO(clear_log(vm, 2, 0, 100, bitmap), EINVAL);	/* num not aligned, not the end */
 	TEST_ASSERT_ERRNO(clear_log(vm, 2, 256, 64, bitmap), EINVAL);	/* beyond the slot */
