@@ -550,6 +550,119 @@ static void get_huge(void) { run_test(MODE_GET, 2, true); }
 static void clear_huge(void) { run_test(MODE_CLEAR, 2, true); }
 static void ring_huge(void) { run_test(MODE_RING, 2, true); }
 
+/* ---- huge mappings split and come back --------------------------------- */
+
+/* One word per page, then GUEST_SYNC, forever. */
+static void guest_sweep(uint64_t base, uint64_t npages)
+{
+	uint64_t pass, i;
+
+	for (pass = 1;; pass++) {
+		for (i = 0; i < npages; i++)
+			*(volatile uint64_t *)(base + i * PAGE_SIZE) = pass;
+		GUEST_SYNC(pass);
+	}
+}
+
+/* The vCPU's "exits" statistic (KVM_GET_STATS_FD), which both backends keep. */
+static uint64_t vcpu_exits(struct kvm_vcpu *vcpu)
+{
+	int fd = __vcpu_ioctl(vcpu, KVM_GET_STATS_FD, NULL);
+	struct kvm_stats_header h;
+	uint64_t val = 0;
+	bool found = false;
+	size_t dsz;
+	char *descs;
+	uint32_t i;
+
+	TEST_ASSERT(fd >= 0, "KVM_GET_STATS_FD: %s", ktap_errno_name(errno));
+	TEST_ASSERT(pread(fd, &h, sizeof(h), 0) == sizeof(h), "stats header");
+	dsz = sizeof(struct kvm_stats_desc) + h.name_size;
+	descs = malloc(dsz * h.num_desc);
+	TEST_ASSERT(descs && pread(fd, descs, dsz * h.num_desc, h.desc_offset) ==
+		    (ssize_t)(dsz * h.num_desc), "stats descriptors");
+	for (i = 0; i < h.num_desc && !found; i++) {
+		struct kvm_stats_desc *d = (void *)(descs + i * dsz);
+
+		if (strcmp(d->name, "exits"))
+			continue;
+		TEST_ASSERT(pread(fd, &val, sizeof(val), h.data_offset + d->offset) ==
+			    sizeof(val), "stats data");
+		found = true;
+	}
+	free(descs);
+	close(fd);
+	if (!found)
+		ktap_skip("no \"exits\" vCPU statistic");
+	return val;
+}
+
+/* Exits the guest takes to write every page of the slot once. */
+static uint64_t sweep_exits(struct kvm_vcpu *vcpu)
+{
+	uint64_t before = vcpu_exits(vcpu);
+	struct ucall uc;
+
+	vcpu_expect_sync(vcpu, &uc);
+	return vcpu_exits(vcpu) - before;
+}
+
+/*
+ * A THP-backed slot is mapped huge: a sweep costs a few exits.  Logging
+ * splits the mappings and write-protects every page: a sweep costs an exit
+ * per page, all reported.  When logging stops the 4 KiB mappings go, and
+ * the next sweep faults once per 2 MiB to map them huge again; logging a
+ * second time splits them again.
+ */
+static void huge_split_collapse(void)
+{
+	struct test t;
+	struct kvm_vcpu *vcpu;
+	uint64_t e, few = TEST_PAGES / 8, n;
+	struct kvm_dirty_log l = { .slot = TEST_SLOT };
+
+	memset(&t, 0, sizeof(t));
+	t.vm = vm_create(VM_MODE_LONG, 0);
+	if (!map_huge(&t, TEST_PAGES * PAGE_SIZE))
+		ktap_skip("no transparent huge pages for the test slot in this kernel");
+	t.npages = TEST_PAGES;
+	vm_set_user_memory_region(t.vm, TEST_SLOT, 0, TEST_GPA, TEST_PAGES * PAGE_SIZE,
+				  t.mem);
+	l.dirty_bitmap = calloc(bitmap_words(TEST_PAGES), 8);
+	vcpu = vm_vcpu_add(t.vm, 0, guest_sweep);
+	vcpu_args_set(vcpu, 2, TEST_GPA, (uint64_t)TEST_PAGES);
+
+	e = sweep_exits(vcpu);
+	ktap_print("huge, not logging: %llu exits for %d pages", (unsigned long long)e, TEST_PAGES);
+	TEST_ASSERT(e < few, "%llu exits: the slot is not mapped huge", (unsigned long long)e);
+
+	for (n = 0; n < 2; n++) {
+		vm_set_user_memory_region(t.vm, TEST_SLOT, KVM_MEM_LOG_DIRTY_PAGES,
+					  TEST_GPA, TEST_PAGES * PAGE_SIZE, t.mem);
+		e = sweep_exits(vcpu);
+		ktap_print("logging: %llu exits", (unsigned long long)e);
+		TEST_ASSERT(e >= TEST_PAGES, "%llu exits: a huge writable mapping survived",
+			    (unsigned long long)e);
+		vm_ioctl(t.vm, KVM_GET_DIRTY_LOG, &l);
+		for (uint64_t i = 0; i < bitmap_words(TEST_PAGES); i++)
+			TEST_ASSERT(((uint64_t *)l.dirty_bitmap)[i] == ~0ULL,
+				    "word %llu of the log: 0x%llx", (unsigned long long)i,
+				    (unsigned long long)((uint64_t *)l.dirty_bitmap)[i]);
+
+		vm_set_user_memory_region(t.vm, TEST_SLOT, 0, TEST_GPA,
+					  TEST_PAGES * PAGE_SIZE, t.mem);
+		e = sweep_exits(vcpu);
+		ktap_print("logging stopped: %llu exits", (unsigned long long)e);
+		TEST_ASSERT(e < few, "%llu exits: the mappings stayed 4 KiB read-only",
+			    (unsigned long long)e);
+		/* One fault per 2 MiB: they were taken away to come back huge. */
+		TEST_ASSERT(e >= TEST_PAGES * PAGE_SIZE / HUGE_SIZE,
+			    "%llu exits: the 4 KiB mappings stayed", (unsigned long long)e);
+	}
+	free(l.dirty_bitmap);
+	kvm_vm_free(t.vm);
+}
+
 /* ---- bad input ------------------------------------------------------------- */
 
 #define BAD_PAGES 200	/* not a multiple of 64 */
@@ -778,6 +891,7 @@ int main(void)
 		KTAP_CASE(get_huge),
 		KTAP_CASE(clear_huge),
 		KTAP_CASE(ring_huge),
+		KTAP_CASE(huge_split_collapse),
 	};
 
 	return ktap_run(cases, ARRAY_SIZE(cases));
