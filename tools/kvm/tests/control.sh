@@ -47,7 +47,8 @@ if [ $inner = 0 ]; then
 	copy=$TREE/build/control-test/lkvm.$$
 	mkdir -p "${copy%/*}" && cp "$LKVM" "$copy" &&
 		cp "$0" "$copy.sh" || exit 1
-	"$TREE/tools/testing/vmtest/vmtest" --backend "$backend" --mem 1024 \
+	# VMTEST=.../vmtest: another tree's bed (and its ukvm.ko).
+	"${VMTEST:-$TREE/tools/testing/vmtest/vmtest}" --backend "$backend" --mem 1024 \
 		--timeout "${VMTEST_TIMEOUT:-2400}" \
 		-- env LKVM="$copy" CONTROL_TREE="$TREE" bash "$copy.sh" --inner \
 		--backend "$backend" --kernel "$kernel" \
