@@ -457,11 +457,6 @@ static void kvm_emul_setup(struct kvm_vcpu *vcpu, struct x86_emul_ctxt *c)
 	c->rip = kvm_rip_read(vcpu);
 	/* A trap after the instruction is ours to raise: see kvm_emul_commit. */
 	c->rflags = kvm_get_rflags(vcpu) & ~X86_EFLAGS_TF;
-	/* x86_emulate() loads these itself; a bare x86_decode() does not. */
-	c->cr0 = kvm_x86_ops->get_cr(vcpu, 0);
-	c->cr3 = kvm_x86_ops->get_cr(vcpu, 3);
-	c->cr4 = kvm_x86_ops->get_cr(vcpu, 4);
-	c->efer = kvm_x86_ops->get_efer(vcpu);
 }
 
 /* Returns true if the instruction completed (RIP moved past it). */

@@ -1071,14 +1071,13 @@ static int execute(struct x86_emul_ctxt *c)
 	return exec_misc(c);
 }
 
-static int load_state(struct x86_emul_ctxt *c)
+void x86_load_paging_state(struct x86_emul_ctxt *c)
 {
 	c->cr0 = c->ops->get_cr(c, 0);
 	c->cr3 = c->ops->get_cr(c, 3);
 	c->cr4 = c->ops->get_cr(c, 4);
 	if (c->ops->get_msr(c, X86_MSR_EFER, &c->efer))
 		c->efer = 0;
-	return X86EMUL_OK;
 }
 
 static void save_state(struct x86_emul_ctxt *c)
@@ -1118,12 +1117,11 @@ int x86_emulate(struct x86_emul_ctxt *c)
 	c->partial = false;
 	c->hold_rip = false;
 	__builtin_memset(&c->exc, 0, sizeof(c->exc));
-	load_state(c);
 	/* Single-step traps after emulation are the caller's business. */
 	if (c->rflags & X86_FL_TF)
 		return X86EMUL_UNHANDLED;
 	save_state(c);
-	r = x86_decode(c);
+	r = x86_decode(c);	/* loads CR0/CR3/CR4/EFER */
 	if (r)
 		return r;
 	if (!x86_insn_emulated(&c->insn) && c->insn.kind != K_UD)

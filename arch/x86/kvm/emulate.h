@@ -230,7 +230,8 @@ void x86_emul_init(struct x86_emul_ctxt *c, const struct x86_emul_ops *ops,
 
 /*
  * Decode the instruction at CS:RIP into c->insn, fetching through the
- * guest page tables.  Returns X86EMUL_OK, X86EMUL_FAULT (#PF/#GP on the
+ * guest page tables; CR0, CR3, CR4 and EFER are read through the ops
+ * first, so a caller only sets up mode, CPL, RIP and registers.  Returns X86EMUL_OK, X86EMUL_FAULT (#PF/#GP on the
  * fetch, #GP for more than 15 bytes, #UD for an undefined opcode) or
  * X86EMUL_IO_NEEDED/UNHANDLED if the code is not in guest RAM.
  */

@@ -847,6 +847,7 @@ int x86_decode(struct x86_emul_ctxt *c)
 {
 	struct byte_src s = { .c = c, .exc = &c->exc };
 
+	x86_load_paging_state(c);
 	c->fetched = 0;
 	return decode(&s, &c->insn, c->mode);
 }

@@ -115,6 +115,9 @@ bool x86_div(bool sign, unsigned int size, u64 hi, u64 lo, u64 d, u64 *q,
 	     u64 *r);
 bool x86_cond(unsigned int cc, u64 flags);
 
+/* emulate.c: CR0/CR3/CR4/EFER from the ops, for the page walks. */
+void x86_load_paging_state(struct x86_emul_ctxt *c);
+
 /* Fetch helper used by x86_decode(): ensure byte @idx is in insn->bytes. */
 int x86_fetch_insn_byte(struct x86_emul_ctxt *c, unsigned int idx);
 

@@ -25,4 +25,13 @@ typedef int32_t s32;
 typedef int64_t s64;
 #endif
 
+/*
+ * A deliberate fall-through between case labels, as the kernel spells it
+ * (its -Wimplicit-fallthrough=5 accepts only the attribute); the kernel
+ * build already has the macro from <linux/compiler_attributes.h>.
+ */
+#ifndef fallthrough
+#define fallthrough __attribute__((__fallthrough__))
+#endif
+
 #endif /* ARCH_X86_KVM_EMULATE_TYPES_H */

@@ -31,7 +31,7 @@ struct walk_mode {
 
 bool x86_walk_canonical(const struct x86_walk_regs *regs, u64 la)
 {
-	unsigned int bits = (regs->cr4 & X86_CR4_LA57) ? 57 : 48;
+	unsigned int bits = (regs->cr4 & X86_WALK_CR4_LA57) ? 57 : 48;
 	s64 sla = (s64)(la << (64 - bits)) >> (64 - bits);
 
 	return (u64)sla == la;
@@ -88,8 +88,8 @@ static unsigned int pf_code(const struct x86_walk_regs *regs, u32 access,
 		pfec |= X86_PF_USER;
 	/* I/D is reported when NX or SMEP is in effect (APM vol 2, 8.4.2). */
 	if ((access & X86_WALK_FETCH) &&
-	    (((regs->efer & X86_EFER_NXE) && (regs->cr4 & X86_CR4_PAE)) ||
-	     (regs->cr4 & X86_CR4_SMEP)))
+	    (((regs->efer & X86_EFER_NXE) && (regs->cr4 & X86_WALK_CR4_PAE)) ||
+	     (regs->cr4 & X86_WALK_CR4_SMEP)))
 		pfec |= X86_PF_FETCH;
 	return pfec;
 }
@@ -108,11 +108,11 @@ static bool access_allowed(const struct x86_walk_regs *regs, u32 access,
 			return false;
 		return !write || res->writable;
 	}
-	if (write && !res->writable && (regs->cr0 & X86_CR0_WP))
+	if (write && !res->writable && (regs->cr0 & X86_WALK_CR0_WP))
 		return false;
-	if (res->user && fetch && (regs->cr4 & X86_CR4_SMEP))
+	if (res->user && fetch && (regs->cr4 & X86_WALK_CR4_SMEP))
 		return false;
-	if (res->user && !fetch && (regs->cr4 & X86_CR4_SMAP) &&
+	if (res->user && !fetch && (regs->cr4 & X86_WALK_CR4_SMAP) &&
 	    ((access & X86_WALK_IMPLICIT) || !(regs->rflags & X86_RFLAGS_AC)))
 		return false;
 	return true;
@@ -153,8 +153,8 @@ static void paging_mode(const struct x86_walk_regs *regs, struct walk_mode *m)
 	m->pte_size = 8;
 	m->nx = regs->efer & X86_EFER_NXE;
 	if (regs->efer & X86_EFER_LMA)
-		m->levels = (regs->cr4 & X86_CR4_LA57) ? 5 : 4;
-	else if (regs->cr4 & X86_CR4_PAE)
+		m->levels = (regs->cr4 & X86_WALK_CR4_LA57) ? 5 : 4;
+	else if (regs->cr4 & X86_WALK_CR4_PAE)
 		m->levels = 3;
 	else {
 		m->levels = 2;
@@ -216,7 +216,7 @@ static enum x86_walk_status walk_once(const struct x86_walk_ops *ops,
 			continue;
 		}
 		large = (pte & X86_PTE_PS) && level > 1 &&
-			(m->pte_size == 8 || (regs->cr4 & X86_CR4_PSE));
+			(m->pte_size == 8 || (regs->cr4 & X86_WALK_CR4_PSE));
 		rsvd = rsvd_bits(regs, m, level, large);
 		if (pte & rsvd) {
 			res->pfec = pf_code(regs, access, true) | X86_PF_RSVD;
@@ -259,7 +259,7 @@ enum x86_walk_status x86_walk(const struct x86_walk_ops *ops, void *opaque,
 	int retries, ret;
 
 	res->pfec = 0;
-	if (!(regs->cr0 & X86_CR0_PG)) {
+	if (!(regs->cr0 & X86_WALK_CR0_PG)) {
 		res->gpa = la;
 		res->page_size = 1ULL << PAGE_SHIFT_4K;
 		res->levels = 0;

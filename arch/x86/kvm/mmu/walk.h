@@ -13,14 +13,43 @@
 
 #include "../emulate_types.h"
 
-/* Control register and EFER bits the walker looks at. */
-#define X86_CR0_WP		(1ULL << 16)
-#define X86_CR0_PG		(1ULL << 31)
-#define X86_CR4_PSE		(1ULL << 4)
-#define X86_CR4_PAE		(1ULL << 5)
-#define X86_CR4_LA57		(1ULL << 12)
-#define X86_CR4_SMEP		(1ULL << 20)
-#define X86_CR4_SMAP		(1ULL << 21)
+/*
+ * Control register and EFER bits the walker looks at.  The CR bits have
+ * names of their own, so that kernel code can include this header after
+ * <asm/processor-flags.h> without clashing with the kernel's X86_CR*_*.
+ */
+#define X86_WALK_CR0_WP		(1ULL << 16)
+#define X86_WALK_CR0_PG		(1ULL << 31)
+#define X86_WALK_CR4_PSE	(1ULL << 4)
+#define X86_WALK_CR4_PAE	(1ULL << 5)
+#define X86_WALK_CR4_LA57	(1ULL << 12)
+#define X86_WALK_CR4_SMEP	(1ULL << 20)
+#define X86_WALK_CR4_SMAP	(1ULL << 21)
+/*
+ * The usual names too, for code without kernel headers (lkvm, the unit
+ * tests); where the kernel's are defined they have the same values.
+ */
+#ifndef X86_CR0_WP
+#define X86_CR0_WP		X86_WALK_CR0_WP
+#endif
+#ifndef X86_CR0_PG
+#define X86_CR0_PG		X86_WALK_CR0_PG
+#endif
+#ifndef X86_CR4_PSE
+#define X86_CR4_PSE		X86_WALK_CR4_PSE
+#endif
+#ifndef X86_CR4_PAE
+#define X86_CR4_PAE		X86_WALK_CR4_PAE
+#endif
+#ifndef X86_CR4_LA57
+#define X86_CR4_LA57		X86_WALK_CR4_LA57
+#endif
+#ifndef X86_CR4_SMEP
+#define X86_CR4_SMEP		X86_WALK_CR4_SMEP
+#endif
+#ifndef X86_CR4_SMAP
+#define X86_CR4_SMAP		X86_WALK_CR4_SMAP
+#endif
 #define X86_EFER_LME		(1ULL << 8)
 #define X86_EFER_LMA		(1ULL << 10)
 #define X86_EFER_NXE		(1ULL << 11)
