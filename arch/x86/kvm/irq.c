@@ -6,6 +6,8 @@
  * ExtINT, then the local APIC, opening interrupt/NMI windows when the
  * guest cannot take them yet), HLT and wait-for-SIPI blocking, and kicks.
  */
+#include <linux/module.h>
+#include <linux/sched/clock.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/uaccess.h>
@@ -951,6 +953,31 @@ static bool kvm_vcpu_wakeup(struct kvm_vcpu *vcpu)
 }
 
 /*
+ * Halt polling: a halted vCPU first polls for this long before it sleeps,
+ * as upstream's halt_poll_ns (same default).  A wake-up within the window
+ * costs no sleep and no IPI-driven wake-up; 0 turns polling off.
+ */
+static unsigned int halt_poll_ns = 200000;
+module_param(halt_poll_ns, uint, 0644);
+MODULE_PARM_DESC(halt_poll_ns, "ns a halted vCPU polls before sleeping (0: never)");
+
+static bool kvm_irq_halt_poll(struct kvm_vcpu *vcpu)
+{
+	u64 end, limit = READ_ONCE(halt_poll_ns);
+
+	if (!limit || vcpu->arch.mp_state != KVM_MP_STATE_HALTED)
+		return false;
+	end = local_clock() + limit;
+	do {
+		if (kvm_vcpu_wakeup(vcpu))
+			return true;
+		cpu_relax();
+	} while (local_clock() < end && !need_resched() &&
+		 !signal_pending(current));
+	return false;
+}
+
+/*
  * Sleep until runnable or a signal comes; the caller checks signals.
  * Like upstream, an AP that was never initialized returns -EAGAIN to
  * userspace after the first event it accepted (typically the INIT).
@@ -960,6 +987,8 @@ int kvm_irq_block(struct kvm_vcpu *vcpu)
 	bool uninit = vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED;
 	DEFINE_WAIT(wait);
 
+	if (kvm_irq_halt_poll(vcpu))
+		return EXIT_RESUME;
 	for (;;) {
 		prepare_to_wait(&vcpu->arch.wq, &wait, TASK_INTERRUPTIBLE);
 		if (kvm_vcpu_wakeup(vcpu) || signal_pending(current) ||
