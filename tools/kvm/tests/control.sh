@@ -387,45 +387,75 @@ t_dirty() {
 }
 check "ctl_dirty_rate the guest's dirty rate over a second (KVM_GET_DIRTY_LOG)" t_dirty
 
-# gdb_session ADDR KIND: gdb -batch against the stub, Z0 done by KIND
-# (dr: a debug register, int3).
-gdb_session() {
+# gdb -batch against the stub: attach, threads, registers, a single
+# step, memory, detach.
+t_gdb() {
+	local r1 r2 spin=0x$(printf %x 0x$SPIN)
+	timeout 150 gdb -batch -nx -ex 'set architecture i386:x86-64' \
+		-ex "target remote 127.0.0.1:$GDB_PORT" \
+		-ex 'info threads' -ex 'info registers rip' -ex 'stepi' \
+		-ex 'info registers rip rsp eflags cs' -ex 'x/4xb $pc' \
+		-ex 'thread 2' -ex 'info registers rip' -ex 'detach' > $tmp/gdb.log 2>&1
+	cat $tmp/gdb.log
+	r1=$(grep '^rip ' $tmp/gdb.log | sed -n 1p | awk '{print $2}')
+	r2=$(grep '^rip ' $tmp/gdb.log | sed -n 2p | awk '{print $2}')
+	echo "single step: $r1 -> $r2 (the spin loop is $spin)"
+	grep -q 'Thread 2 (vCPU 1)' $tmp/gdb.log && [ -n "$r1" ] && [ -n "$r2" ] &&
+	{ [ "$r1" != "$r2" ] || [ "$r1" = "$spin" ]; } &&
+	grep -q '^eflags' $tmp/gdb.log && grep -q '^cs ' $tmp/gdb.log &&
+	grep -Eq '^0x[0-9a-f]+.*:.*0x[0-9a-f]{2}' $tmp/gdb.log &&
+	[ "$(grep -c '^rip ' $tmp/gdb.log)" = 3 ] &&
+	lkvm list | grep -Eq "^$NAME +[0-9]+ +running"
+}
+
+# gdb_break ADDR KIND: break at ADDR with Z0 done by KIND (dr or int3).
+gdb_break() {
 	local ksym=$1 kind=$2
 	timeout 150 gdb -batch -nx -ex 'set architecture i386:x86-64' \
 		-ex "target remote 127.0.0.1:$GDB_PORT" \
 		-ex "monitor breakpoints $kind" \
-		-ex 'info threads' -ex 'info registers rip' \
-		-ex 'stepi' -ex 'info registers rip' \
 		-ex "break *0x$ksym" -ex 'continue' -ex 'info registers rip' \
-		-ex 'stepi' -ex 'info registers rip rsp eflags' -ex 'x/4xb $pc' \
+		-ex 'stepi' -ex 'info registers rip' \
 		-ex 'delete' -ex 'detach' > $tmp/gdb.log 2>&1
 	cat $tmp/gdb.log
-	grep -q 'Thread 2' $tmp/gdb.log || return 1
-	echo "# single-step from the attach point: $(grep '^rip ' $tmp/gdb.log | sed -n 1,2p | awk '{print $2}' | tr '\n' ' ')"
 	grep -q "Breakpoint 1, 0x0*$ksym in" $tmp/gdb.log &&
-	[ "$(grep -c '^rip ' $tmp/gdb.log)" = 4 ] &&
-	[ "$(grep '^rip ' $tmp/gdb.log | sed -n 3p | awk '{print $2}')" = "0x$ksym" ] &&
-	[ "$(grep '^rip ' $tmp/gdb.log | sed -n 4p | awk '{print $2}')" != "0x$ksym" ] &&
-	grep -q '^eflags' $tmp/gdb.log
+	[ "$(grep '^rip ' $tmp/gdb.log | sed -n 1p | awk '{print $2}')" = "0x$ksym" ] &&
+	[ "$(grep '^rip ' $tmp/gdb.log | sed -n 2p | awk '{print $2}')" != "0x$ksym" ]
 }
 
-t_gdb() {
+t_gdb_break() {
 	local ksym=$(sed -n 's/^LKVM-KSYM \([0-9a-f]*\).*/\1/p' "$glog" | head -1)
 	ksym=$(printf '%x' 0x$ksym)
 	echo "breakpoint at kernel_clone = 0x$ksym"
-	# Either kind of breakpoint will do; the log says which worked.
+	# Either kind will do; the log says which worked.
 	for kind in dr int3; do
-		echo "# --- breakpoints: $kind"
-		gdb_session $ksym $kind && lkvm list | grep -Eq "^$NAME +[0-9]+ +running" &&
+		echo "--- breakpoints: $kind"
+		gdb_break $ksym $kind && lkvm list | grep -Eq "^$NAME +[0-9]+ +running" &&
 			return 0
 		sleep 2
 	done
 	return 1
 }
-if command -v gdb > /dev/null; then
-	check "ctl_gdb gdb attaches, breaks at a kallsyms address, continues, hits, steps, reads registers" t_gdb
+
+# QEMU TCG as L0 (DMI says QEMU, and no hypervisor signature such as KVM
+# is detected) delivers neither an L2 guest's INT3 as a #BP intercept nor
+# its DR7 breakpoints to L1's KVM: upstream's debug_regs selftest fails
+# there too (tools/testing/clients/upstream-selftests.list).
+under_tcg() {
+	dmesg | grep -q 'DMI: QEMU' && ! dmesg | grep -q 'Hypervisor detected'
+}
+
+if ! command -v gdb > /dev/null; then
+	skip "ctl_gdb gdb attaches, reads threads, registers and memory, single-steps, detaches" "no gdb"
+	skip "ctl_gdb_break breaks at a kallsyms address, continues, hits it, steps" "no gdb"
 else
-	skip "ctl_gdb gdb attaches, breaks at a kallsyms address, continues, hits, steps, reads registers" "no gdb"
+	check "ctl_gdb gdb attaches, reads threads, registers and memory, single-steps, detaches" t_gdb
+	if under_tcg; then
+		skip "ctl_gdb_break breaks at a kallsyms address, continues, hits it, steps" \
+			"QEMU TCG does not deliver an L2 guest's INT3 or DR7 breakpoints to KVM"
+	else
+		check "ctl_gdb_break breaks at a kallsyms address, continues, hits it, steps" t_gdb_break
+	fi
 fi
 
 t_gdb_garbage() {
