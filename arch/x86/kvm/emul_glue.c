@@ -17,6 +17,7 @@
 #include "x86.h"
 #include "emulate.h"
 #include "irq.h"
+#include "mmu/shadow.h"
 
 #define PIO_READAHEAD_BYTES	1024
 
@@ -391,7 +392,11 @@ static void emul_set_dt(struct x86_emul_ctxt *c, int idt,
 
 static void emul_invlpg(struct x86_emul_ctxt *c, u64 la)
 {
-	kvm_make_request(KVM_REQ_TLB_FLUSH, ctxt_vcpu(c));
+	/* Shadow paging (npt=0) drops just that page's translations. */
+	if (kvm_shadow_paging)
+		kvm_shadow_invlpg(ctxt_vcpu(c), la);
+	else
+		kvm_make_request(KVM_REQ_TLB_FLUSH, ctxt_vcpu(c));
 }
 
 static void emul_wbinvd(struct x86_emul_ctxt *c)

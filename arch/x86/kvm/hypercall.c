@@ -51,14 +51,17 @@ static long hypercall(struct kvm_vcpu *vcpu, unsigned long nr,
 		/* A no-op: interrupts are evaluated on every entry anyway. */
 		return 0;
 	case KVM_HC_KICK_CPU:
+		if (!kvm_pv_has(vcpu, KVM_FEATURE_PV_UNHALT))
+			break;
 		/* a0: flags (none defined), a1: APIC ID of the halted vCPU. */
 		kvm_pv_kick_cpu(vcpu->kvm, a1);
 		return 0;
 	case KVM_HC_SEND_IPI:
+		if (!kvm_pv_has(vcpu, KVM_FEATURE_PV_SEND_IPI))
+			break;
 		return kvm_pv_send_ipi(vcpu, a0, a1, a2, a3, op64);
-	default:
-		return -KVM_ENOSYS;
 	}
+	return -KVM_ENOSYS;
 }
 
 /* VMMCALL: the caller moves RIP past the instruction. */

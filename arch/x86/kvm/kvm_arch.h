@@ -66,6 +66,7 @@ struct kvm_vcpu_pv {
 	bool last_steal_valid;
 	u64 pv_eoi_msr;		/* MSR_KVM_PV_EOI_EN */
 	bool pv_unhalted;	/* KVM_HC_KICK_CPU arrived: HLT ends */
+	bool enforce_cpuid;	/* KVM_CAP_ENFORCE_PV_FEATURE_CPUID */
 };
 
 struct kvm_x86_irqchip;

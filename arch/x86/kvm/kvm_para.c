@@ -109,12 +109,68 @@ void kvm_pv_before_entry(struct kvm_vcpu *vcpu)
 	kvm_steal_time_update(vcpu);
 }
 
+/* ---- KVM_CAP_ENFORCE_PV_FEATURE_CPUID ---------------------------------- */
+
+long kvm_pv_enforce_cpuid(struct kvm_vcpu *vcpu, u64 on)
+{
+	vcpu->arch.pv.enforce_cpuid = !!on;
+	return 0;
+}
+
+/*
+ * Does the guest's CPUID offer @feature?  Always, unless userspace asked
+ * for enforcement; then the features leaf after the KVM signature (found
+ * where a guest looks for it, every 0x100 from 0x40000000) decides.
+ */
+bool kvm_pv_has(struct kvm_vcpu *vcpu, int feature)
+{
+	struct kvm_cpuid_entry2 *e;
+	u32 base;
+
+	if (!vcpu->arch.pv.enforce_cpuid)
+		return true;
+	for (base = KVM_CPUID_SIGNATURE; base < KVM_CPUID_SIGNATURE + 0x10000;
+	     base += 0x100) {
+		e = kvm_find_cpuid_entry(vcpu, base, 0);
+		if (!e || memcmp(&e->ebx, KVM_SIGNATURE, 4) ||
+		    memcmp(&e->ecx, KVM_SIGNATURE + 4, 4) ||
+		    memcmp(&e->edx, KVM_SIGNATURE + 8, 4))
+			continue;
+		e = kvm_find_cpuid_entry(vcpu, base + 1, 0);
+		return e && (e->eax & BIT(feature));
+	}
+	return false;
+}
+
+/* The feature each MSR belongs to, or -1. */
+static int pv_msr_feature(u32 msr)
+{
+	switch (msr) {
+	case MSR_KVM_SYSTEM_TIME:
+	case MSR_KVM_WALL_CLOCK:
+		return KVM_FEATURE_CLOCKSOURCE;
+	case MSR_KVM_SYSTEM_TIME_NEW:
+	case MSR_KVM_WALL_CLOCK_NEW:
+		return KVM_FEATURE_CLOCKSOURCE2;
+	case MSR_KVM_STEAL_TIME:
+		return KVM_FEATURE_STEAL_TIME;
+	case MSR_KVM_PV_EOI_EN:
+		return KVM_FEATURE_PV_EOI;
+	default:
+		return -1;
+	}
+}
+
 /* ---- the MSRs (Documentation/virt/kvm/x86/msr.rst upstream) ------------ */
 
 int kvm_pv_msr_read(struct kvm_vcpu *vcpu, u32 msr, u64 *data)
 {
 	struct kvm_vcpu_pv *pv = &vcpu->arch.pv;
+	int feature = pv_msr_feature(msr);
 
+	/* Enforced CPUID: as upstream, for VMMs' accesses too. */
+	if (feature >= 0 && !kvm_pv_has(vcpu, feature))
+		return 1;
 	switch (msr) {
 	case MSR_KVM_SYSTEM_TIME:
 	case MSR_KVM_SYSTEM_TIME_NEW:
@@ -138,7 +194,10 @@ int kvm_pv_msr_read(struct kvm_vcpu *vcpu, u32 msr, u64 *data)
 int kvm_pv_msr_write(struct kvm_vcpu *vcpu, u32 msr, u64 data, bool host)
 {
 	struct kvm_vcpu_pv *pv = &vcpu->arch.pv;
+	int feature = pv_msr_feature(msr);
 
+	if (feature >= 0 && !kvm_pv_has(vcpu, feature))
+		return 1;
 	switch (msr) {
 	case MSR_KVM_SYSTEM_TIME:
 	case MSR_KVM_SYSTEM_TIME_NEW:

@@ -14,6 +14,8 @@
 
 /* kvm_para.c: CPUID 0x40000001 EAX, the PV MSRs, steal time. */
 u32 kvm_pv_features(void);
+long kvm_pv_enforce_cpuid(struct kvm_vcpu *vcpu, u64 on);
+bool kvm_pv_has(struct kvm_vcpu *vcpu, int feature);
 /* 0: handled, 1: refused (#GP), -ENOENT: not a paravirtual MSR. */
 int kvm_pv_msr_read(struct kvm_vcpu *vcpu, u32 msr, u64 *data);
 int kvm_pv_msr_write(struct kvm_vcpu *vcpu, u32 msr, u64 data, bool host);

@@ -117,7 +117,9 @@ int kvm_set_cr(struct kvm_vcpu *vcpu, int cr, u64 val)
 		return 1;
 	}
 	ops->set_cr(vcpu, cr, val);
-	kvm_make_request(KVM_REQ_TLB_FLUSH, vcpu);
+	/* A CR3 load keeps global translations (SDM vol 3, 4.10.4.1). */
+	kvm_make_request(cr == 3 ? KVM_REQ_TLB_FLUSH_CR3 : KVM_REQ_TLB_FLUSH,
+			 vcpu);
 	return 0;
 }
 

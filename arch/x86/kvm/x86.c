@@ -77,6 +77,7 @@ long kvm_arch_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_X86_USER_SPACE_MSR:
 	case KVM_CAP_X86_MSR_FILTER:
 	case KVM_CAP_KVMCLOCK_CTRL:
+	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
 		return 1;
 	case KVM_CAP_ADJUST_CLOCK:
 		return kvm_clock_adjust_cap();
@@ -111,13 +112,20 @@ long kvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
 }
 
 /* KVM_ENABLE_CAP on a vCPU: no per-vCPU capability can be enabled. */
-static long kvm_ioctl_enable_cap(void __user *argp)
+static long kvm_ioctl_enable_cap(struct kvm_vcpu *vcpu, void __user *argp)
 {
 	struct kvm_enable_cap cap;
 
 	if (copy_from_user(&cap, argp, sizeof(cap)))
 		return -EFAULT;
-	return -EINVAL;
+	if (cap.flags)
+		return -EINVAL;
+	switch (cap.cap) {
+	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
+		return kvm_pv_enforce_cpuid(vcpu, cap.args[0]);
+	default:
+		return -EINVAL;
+	}
 }
 
 /* KVM_CAP_MAX_VCPU_ID: lower the id limit once, before any vCPU exists. */
@@ -307,7 +315,7 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 	case KVM_SET_CPUID2:
 		return kvm_vcpu_ioctl_set_cpuid2(vcpu, argp);
 	case KVM_ENABLE_CAP:
-		return kvm_ioctl_enable_cap(argp);
+		return kvm_ioctl_enable_cap(vcpu, argp);
 	case KVM_GET_CPUID2:
 		return kvm_vcpu_ioctl_get_cpuid2(vcpu, argp);
 	case KVM_GET_MSRS:

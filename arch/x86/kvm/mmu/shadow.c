@@ -65,6 +65,13 @@ bool kvm_shadow_paging;
 #define SPT_TABLE_BITS		(X86_PTE_P | X86_PTE_RW | X86_PTE_US | X86_PTE_A)
 /* A and D preset: the hardware never needs to write them back. */
 #define SPT_LEAF_BITS		(X86_PTE_P | X86_PTE_A | X86_PTE_D)
+/*
+ * Software-available bit 9 of a leaf (ignored by the processor, APM vol 2,
+ * 5.4.1): it shadows a global guest page, kept across CR3 loads.
+ */
+#define SPT_SW_GLOBAL		BIT_ULL(9)
+/* G, bit 8 of a guest leaf entry (with CR4.PGE). */
+#define GUEST_PTE_G		BIT_ULL(8)
 /* Legacy PAE PDPTEs have only P, PWT, PCD (APM vol 2, 5.3.3). */
 #define SPT_PAE_PDPTES		4
 #define SPT_PAE_PDPTE_BITS	X86_PTE_P
@@ -86,6 +93,10 @@ struct kvm_shadow_mmu {
 	int levels;		/* 4 (long mode) or 3 (PAE); 0 = no root */
 	bool nxe;		/* EFER.NXE the tree was built for */
 	unsigned long nr_pages;	/* table pages below the root */
+	/* Largest guest page shadowed since the last zap: INVLPG's reach. */
+	u64 max_page;
+	/* Global leaves installed since the last zap (an upper bound). */
+	unsigned long nr_global;
 };
 
 /* ---- the tree ---------------------------------------------------------- */
@@ -123,6 +134,8 @@ static void shadow_zap(struct kvm_shadow_mmu *s)
 {
 	int i;
 
+	s->max_page = PAGE_SIZE;
+	s->nr_global = 0;
 	if (!s->root)
 		return;
 	if (s->levels == 4) {
@@ -176,6 +189,77 @@ static int shadow_alloc_root(struct kvm_shadow_mmu *s, int levels)
 		s->root[i] = __pa(pd) | SPT_PAE_PDPTE_BITS;
 	}
 	return 0;
+}
+
+/*
+ * Keep only the global leaves below @table; returns whether any entry is
+ * left.  Tables left empty go (not the PAE page directories).
+ */
+static bool spt_keep_global(struct kvm_shadow_mmu *s, u64 *table, int level)
+{
+	bool pdpt = s->levels == 3 && level == 3;
+	int i, n = pdpt ? SPT_PAE_PDPTES : SPT_ENTRIES;
+	bool left = false;
+
+	for (i = 0; i < n; i++) {
+		u64 *child;
+
+		if (!(table[i] & X86_PTE_P))
+			continue;
+		if (level == 1) {
+			if (table[i] & SPT_SW_GLOBAL)
+				left = true;
+			else
+				table[i] = 0;
+			continue;
+		}
+		child = spt_table(table[i]);
+		if (spt_keep_global(s, child, level - 1) || pdpt) {
+			left = true;
+			continue;
+		}
+		free_page((unsigned long)child);
+		s->nr_pages--;
+		table[i] = 0;
+	}
+	return left;
+}
+
+/* Linear address bits the tree indexes. */
+static u64 spt_la_mask(const struct kvm_shadow_mmu *s)
+{
+	return s->levels == 4 ? GENMASK_ULL(47, 0) : GENMASK_ULL(31, 0);
+}
+
+/*
+ * Drop the translations of [start, end) below @table (at @level, mapping
+ * from @base): tables wholly inside go with everything below them, except
+ * the PAE page directories, which live as long as the root.
+ */
+static void spt_zap_range(struct kvm_shadow_mmu *s, u64 *table, int level,
+			  u64 base, u64 start, u64 end)
+{
+	u64 span = 1ULL << (PAGE_SHIFT + 9 * (level - 1));
+	bool pdpt = s->levels == 3 && level == 3;
+	int i, n = pdpt ? SPT_PAE_PDPTES : SPT_ENTRIES;
+
+	for (i = 0; i < n; i++) {
+		u64 lo = base + i * span, hi = lo + span;
+
+		if (hi <= start || lo >= end || !(table[i] & X86_PTE_P))
+			continue;
+		if (level == 1) {
+			table[i] = 0;
+		} else if (pdpt || start > lo || end < hi) {
+			spt_zap_range(s, spt_table(table[i]), level - 1, lo,
+				      start, end);
+		} else {
+			spt_free_below(s, spt_table(table[i]), level - 1);
+			free_page((unsigned long)spt_table(table[i]));
+			s->nr_pages--;
+			table[i] = 0;
+		}
+	}
 }
 
 static unsigned long shadow_budget(struct kvm *kvm)
@@ -235,6 +319,7 @@ int kvm_shadow_load(struct kvm_vcpu *vcpu)
 	if (r)
 		return r;
 	s->nxe = nxe;
+	s->max_page = PAGE_SIZE;
 	kvm_x86_ops->flush_guest_tlb(vcpu);
 	return 0;
 }
@@ -250,6 +335,36 @@ void kvm_shadow_flush(struct kvm_vcpu *vcpu)
 {
 	if (vcpu->arch.shadow)
 		shadow_zap(vcpu->arch.shadow);
+}
+
+/*
+ * INVLPG: drop what translates the page of @la.  It may be part of a guest
+ * large page shadowed by 4 KiB entries elsewhere in it, so the reach is
+ * the largest guest page the tree holds.  Then flush the hardware TLB.
+ */
+void kvm_shadow_invlpg(struct kvm_vcpu *vcpu, u64 la)
+{
+	struct kvm_shadow_mmu *s = vcpu->arch.shadow;
+	u64 start;
+
+	if (!s || !s->root)
+		return;
+	start = la & spt_la_mask(s) & ~(s->max_page - 1);
+	spt_zap_range(s, s->root, s->levels, 0, start, start + s->max_page);
+	kvm_x86_ops->flush_guest_tlb(vcpu);
+}
+
+void kvm_shadow_flush_cr3(struct kvm_vcpu *vcpu)
+{
+	struct kvm_shadow_mmu *s = vcpu->arch.shadow;
+
+	if (!s || !s->root)
+		return;
+	if (!s->nr_global) {
+		shadow_zap(s);
+		return;
+	}
+	spt_keep_global(s, s->root, s->levels);
 }
 
 void kvm_shadow_vcpu_destroy(struct kvm_vcpu *vcpu)
@@ -394,9 +509,11 @@ static bool shadow_guest_dirty(const struct x86_walk_result *res)
 
 struct shadow_map {
 	u64 gpa;
+	u64 page_size;		/* of the guest's mapping */
 	bool write;		/* map writable */
 	bool user;		/* map user-accessible */
 	bool nx;
+	bool global;		/* a global guest page: survives CR3 loads */
 };
 
 static void shadow_install(struct kvm_vcpu *vcpu, u64 la,
@@ -413,8 +530,11 @@ static void shadow_install(struct kvm_vcpu *vcpu, u64 la,
 	e = shadow_leaf(s, la);
 	if (!e)
 		return;		/* no memory now: the access faults again */
+	s->max_page = max(s->max_page, m->page_size);
+	s->nr_global += m->global;
 	*e = hpa | SPT_LEAF_BITS | (m->write ? X86_PTE_RW : 0) |
-	     (m->user ? X86_PTE_US : 0) | (m->nx && s->nxe ? X86_PTE_NX : 0);
+	     (m->user ? X86_PTE_US : 0) | (m->nx && s->nxe ? X86_PTE_NX : 0) |
+	     (m->global ? SPT_SW_GLOBAL : 0);
 }
 
 /*
@@ -423,11 +543,14 @@ static void shadow_install(struct kvm_vcpu *vcpu, u64 la,
  * CR0.WP clear a supervisor write to a read-only page maps it writable but
  * supervisor-only, so user accesses fault and are checked again.
  */
-static void shadow_rights(struct kvm_vcpu *vcpu, u32 access,
+static void shadow_rights(u64 cr4, u32 access,
 			  const struct x86_walk_result *res,
 			  struct shadow_map *m)
 {
 	m->gpa = res->gpa;
+	m->page_size = res->page_size;
+	m->global = res->levels && (cr4 & X86_CR4_PGE) &&
+		    (res->pte[res->levels - 1] & GUEST_PTE_G);
 	m->user = res->user;
 	m->nx = res->nx;
 	if (access & X86_WALK_WRITE) {
@@ -478,7 +601,7 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 la, u64 error_code)
 		return shadow_reflect(vcpu, la, error_code &
 				      (PFERR_WRITE | PFERR_USER | PFERR_FETCH));
 	}
-	shadow_rights(vcpu, access, &res, &m);
+	shadow_rights(regs.cr4, access, &res, &m);
 
 	down_read(&kvm->slots_lock);
 	slot = kvm_gfn_to_memslot(kvm, m.gpa >> PAGE_SHIFT);

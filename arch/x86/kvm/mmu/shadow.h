@@ -17,6 +17,10 @@ int kvm_shadow_load(struct kvm_vcpu *vcpu);
 u64 kvm_shadow_root_pa(struct kvm_vcpu *vcpu);
 /* Drop every shadow translation of the vCPU (a full guest TLB flush). */
 void kvm_shadow_flush(struct kvm_vcpu *vcpu);
+/* A CR3 load: drop every translation but the guest's global pages. */
+void kvm_shadow_flush_cr3(struct kvm_vcpu *vcpu);
+/* INVLPG @la: drop its translations and flush the hardware TLB. */
+void kvm_shadow_invlpg(struct kvm_vcpu *vcpu, u64 la);
 void kvm_shadow_vcpu_destroy(struct kvm_vcpu *vcpu);
 /*
  * A #PF intercepted at linear address @la with hardware error code

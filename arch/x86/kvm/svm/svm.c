@@ -406,9 +406,6 @@ static void svm_flush_guest_tlb(struct kvm_vcpu *vcpu)
 {
 	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
 
-	/* Without nested paging the shadow tree is the rest of the TLB. */
-	if (kvm_shadow_paging)
-		kvm_shadow_flush(vcpu);
 	if (c->tlb_ctl == TLB_CONTROL_FLUSH_ALL_ASID)
 		return;
 	c->tlb_ctl = svm_flush_by_asid ? TLB_CONTROL_FLUSH_ASID :

@@ -213,6 +213,106 @@ static void pte_changes(void)
 	kvm_vm_free(vm);
 }
 
+/*
+ * INVLPG of any address in a 2 MiB page invalidates the whole page's
+ * translation, even where a shadow MMU split it in 4 KiB pieces.  The two
+ * large pages are guest-physical [0, 2 MiB) and [2 MiB, 4 MiB); the host
+ * left a marker at the same offset in each (scratch memory, and the stack
+ * area of a vCPU index no test uses).
+ */
+#define LARGE_OFF	(VM_SCRATCH_GPA + 0x800)
+
+static void guest_invlpg_large(uint64_t pd_gpa)
+{
+	volatile uint64_t *pd = (uint64_t *)pd_gpa;
+	uint64_t va = TEST_VA + LARGE_PAGE_SIZE;
+
+	pd[1] = 0 | PTE_PRESENT | PTE_WRITABLE | PTE_LARGE;
+	GUEST_ASSERT_EQ(*(volatile uint64_t *)(va + LARGE_OFF), MAGIC_A);
+	GUEST_ASSERT_EQ(*(volatile uint64_t *)(va + LARGE_OFF + PAGE_SIZE), 0);
+	GUEST_ASSERT_EQ(*(volatile uint64_t *)(va + 0x1ff000), 0);
+
+	pd[1] = LARGE_PAGE_SIZE | PTE_PRESENT | PTE_WRITABLE | PTE_LARGE;
+	invlpg(va + 0x1ff000);
+	GUEST_ASSERT_EQ(*(volatile uint64_t *)(va + LARGE_OFF), MAGIC_B);
+	GUEST_DONE();
+}
+
+static void invlpg_large_page(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct test_tables t;
+	struct kvm_vm *vm = create_vm(&vcpu, guest_invlpg_large, &t);
+
+	TEST_ASSERT(VM_STACKS_GPA + vm->nr_vcpus * VM_STACK_SIZE <=
+		    LARGE_PAGE_SIZE + LARGE_OFF, "marker inside a used stack");
+	gpa_ptr(vm, LARGE_OFF)[0] = MAGIC_A;
+	gpa_ptr(vm, LARGE_PAGE_SIZE + LARGE_OFF)[0] = MAGIC_B;
+	vcpu_args_set(vcpu, 1, t.pd);
+	vcpu_expect_done(vcpu);
+	kvm_vm_free(vm);
+}
+
+/*
+ * Global pages (CR4.PGE): a CR3 load may keep their translations, so
+ * nothing is asserted about that; INVLPG and a CR4.PGE toggle must drop
+ * them, and a CR3 load must still drop the non-global ones.
+ */
+#define PTE_GLOBAL	(1ULL << 8)
+
+static inline void set_cr4(uint64_t v)
+{
+	asm volatile("mov %0, %%cr4" : : "r"(v) : "memory");
+}
+
+static void guest_global_pages(uint64_t pt_gpa, uint64_t page_a, uint64_t page_b)
+{
+	volatile uint64_t *pt = (uint64_t *)pt_gpa;
+	volatile uint64_t *g = (uint64_t *)TEST_VA;
+	volatile uint64_t *ng = (uint64_t *)(TEST_VA + PAGE_SIZE);
+	uint64_t cr4 = get_cr4();
+
+	set_cr4(cr4 | X86_CR4_PGE);
+	pt[0] = page_a | PTE_PRESENT | PTE_WRITABLE | PTE_GLOBAL;
+	pt[1] = page_a | PTE_PRESENT | PTE_WRITABLE;
+	GUEST_ASSERT_EQ(*g, MAGIC_A);
+	GUEST_ASSERT_EQ(*ng, MAGIC_A);
+
+	/* A CR3 load drops the non-global translation. */
+	pt[0] = page_b | PTE_PRESENT | PTE_WRITABLE | PTE_GLOBAL;
+	pt[1] = page_b | PTE_PRESENT | PTE_WRITABLE;
+	set_cr3(get_cr3());
+	GUEST_ASSERT_EQ(*ng, MAGIC_B);
+
+	/* A CR4.PGE toggle drops the global one. */
+	set_cr4(cr4);
+	set_cr4(cr4 | X86_CR4_PGE);
+	GUEST_ASSERT_EQ(*g, MAGIC_B);
+
+	/* So does INVLPG. */
+	pt[0] = page_a | PTE_PRESENT | PTE_WRITABLE | PTE_GLOBAL;
+	invlpg(TEST_VA);
+	GUEST_ASSERT_EQ(*g, MAGIC_A);
+
+	/* And clearing CR4.PGE. */
+	pt[0] = page_b | PTE_PRESENT | PTE_WRITABLE | PTE_GLOBAL;
+	set_cr4(cr4);
+	GUEST_ASSERT_EQ(*g, MAGIC_B);
+	GUEST_DONE();
+}
+
+static void global_pages(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct test_tables t;
+	struct kvm_vm *vm = create_vm(&vcpu, guest_global_pages, &t);
+	uint64_t a = data_page(vm, MAGIC_A), b = data_page(vm, MAGIC_B);
+
+	vcpu_args_set(vcpu, 3, t.pt, a, b);
+	vcpu_expect_done(vcpu);
+	kvm_vm_free(vm);
+}
+
 /* ---- CR3 switches among many address spaces ---------------------------- */
 
 /*
@@ -667,6 +767,8 @@ int main(void)
 {
 	static const struct ktap_case cases[] = {
 		KTAP_CASE(pte_changes),
+		KTAP_CASE(invlpg_large_page),
+		KTAP_CASE(global_pages),
 		KTAP_CASE(cr3_switches),
 		KTAP_CASE(accessed_dirty),
 		KTAP_CASE(own_tables),
