@@ -91,6 +91,51 @@ long kvm_arch_check_extension(struct kvm *kvm, long ext)
 	}
 }
 
+#define KVM_CPUID_TABLE_MAX	256	/* upstream's KVM_MAX_CPUID_ENTRIES */
+
+/*
+ * KVM_GET_EMULATED_CPUID: features KVM would emulate beyond the hardware.
+ * ukvm emulates none (it does not intercept #UD), so the list is empty;
+ * the arguments are checked as upstream does, padding included.
+ */
+static long kvm_dev_ioctl_get_emulated_cpuid(struct kvm_cpuid2 __user *argp)
+{
+	struct kvm_cpuid2 hdr;
+	u32 i, pad[3];
+
+	if (copy_from_user(&hdr, argp, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.nent < 1)
+		return -E2BIG;
+	/* Upstream looks at no more entries than its table holds. */
+	hdr.nent = min_t(u32, hdr.nent, KVM_CPUID_TABLE_MAX);
+	for (i = 0; i < hdr.nent; i++) {
+		if (copy_from_user(pad, argp->entries[i].padding, sizeof(pad)) ||
+		    pad[0] || pad[1] || pad[2])
+			return -EINVAL;
+	}
+	hdr.nent = 0;
+	return copy_to_user(argp, &hdr, sizeof(hdr)) ? -EFAULT : 0;
+}
+
+/* /dev/kvm attributes: group 0's KVM_X86_XCOMP_GUEST_SUPP, the XCR0 bits
+ * a guest may get. */
+static long kvm_dev_ioctl_device_attr(struct kvm_device_attr __user *argp,
+				      bool get)
+{
+	struct kvm_device_attr attr;
+
+	if (copy_from_user(&attr, argp, sizeof(attr)))
+		return -EFAULT;
+	if (attr.group || attr.attr != KVM_X86_XCOMP_GUEST_SUPP)
+		return -ENXIO;
+	if (!get)
+		return 0;
+	if (put_user(kvm_supported_xcr0, (u64 __user *)(unsigned long)attr.addr))
+		return -EFAULT;
+	return 0;
+}
+
 long kvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
 {
 	void __user *argp = (void __user *)arg;
@@ -106,6 +151,11 @@ long kvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
 		return kvm_dev_ioctl_get_feature_msrs(argp);
 	case KVM_X86_GET_MCE_CAP_SUPPORTED:
 		return kvm_dev_ioctl_get_mce_cap(argp);
+	case KVM_GET_EMULATED_CPUID:
+		return kvm_dev_ioctl_get_emulated_cpuid(argp);
+	case KVM_GET_DEVICE_ATTR:
+	case KVM_HAS_DEVICE_ATTR:
+		return kvm_dev_ioctl_device_attr(argp, ioctl == KVM_GET_DEVICE_ATTR);
 	default:
 		return -EINVAL;
 	}
@@ -230,18 +280,19 @@ long kvm_arch_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg)
 	case KVM_GET_NR_MMU_PAGES:
 		return kvm->arch.n_mmu_pages;
 	case KVM_SET_IDENTITY_MAP_ADDR: {
+		long r = 0;
 		u64 addr;
 
-		if (copy_from_user(&addr, (void __user *)arg, sizeof(addr)))
-			return -EFAULT;
+		/* Too late beats a bad pointer, as upstream checks them. */
 		mutex_lock(&kvm->lock);
-		if (kvm->created_vcpus) {
-			mutex_unlock(&kvm->lock);
-			return -EINVAL;
-		}
-		kvm->arch.identity_map_addr = addr;
+		if (kvm->created_vcpus)
+			r = -EINVAL;
+		else if (copy_from_user(&addr, (void __user *)arg, sizeof(addr)))
+			r = -EFAULT;
+		else
+			kvm->arch.identity_map_addr = addr;
 		mutex_unlock(&kvm->lock);
-		return 0;
+		return r;
 	}
 	case KVM_GET_CLOCK:
 	case KVM_SET_CLOCK:
@@ -253,7 +304,7 @@ long kvm_arch_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg)
 
 /*
  * Without TSC scaling the guest TSC runs at the host's rate.  Like upstream:
- * a rate within 250 ppm is the host's; a lower one is refused (-EPERM);
+ * a rate within 250 ppm is the host's; a lower one is refused (-EINVAL);
  * a higher one is accepted (upstream "catches up"; we report the rate).
  */
 static long kvm_set_tsc_khz(struct kvm_vcpu *vcpu, unsigned long khz)
@@ -263,7 +314,7 @@ static long kvm_set_tsc_khz(struct kvm_vcpu *vcpu, unsigned long khz)
 	if (!khz)
 		khz = tsc_khz;
 	if (khz + tolerance < tsc_khz)
-		return -EPERM;
+		return -EINVAL;
 	vcpu->arch.tsc_khz = khz;
 	return 0;
 }

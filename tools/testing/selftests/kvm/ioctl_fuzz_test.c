@@ -10,7 +10,9 @@
  * an Oops or WARNING into a failure) and that VMs still run afterwards.
  *
  * Deterministic: the seed is printed, and KVM_FUZZ_SEED=N replays it;
- * KVM_FUZZ_ITERATIONS=N changes the bounded number of calls per fd.
+ * KVM_FUZZ_ITERATIONS=N changes the bounded number of calls per fd;
+ * KVM_FUZZ_TRACE=1 prints every call and its result, so that two backends'
+ * runs of one seed can be compared line by line.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -147,12 +149,16 @@ static void fill_random(uint8_t *p, size_t n)
 		p[i] = rnd();
 }
 
+static int last_arg_kind;	/* which case of make_arg(), for the trace */
+static bool trace;
+
 /* One argument: a value or a pointer, good or bad. */
 static unsigned long make_arg(void)
 {
 	uint32_t count;
 
-	switch (rnd() % 12) {
+	last_arg_kind = rnd() % 12;
+	switch (last_arg_kind) {
 	case 0:
 		return 0;
 	case 1:
@@ -227,6 +233,10 @@ static void fuzz_one(int fd, enum fd_kind kind, struct kvm_run *run)
 	if (cmd == KVM_RUN)
 		run->immediate_exit = 1;
 	r = ioctl(fd, cmd, arg);
+	if (trace)
+		ktap_print("%s 0x%lx %s arg%d -> %ld %s", kind_name[kind], cmd,
+			   io ? io->name : "-", last_arg_kind, r,
+			   r < 0 ? ktap_errno_name(errno) : "");
 	if (r >= 0 && io && io->creates_fd)
 		close(r);
 }
@@ -270,6 +280,7 @@ static void random_arguments(void)
 	ktap_print("seed %llu (KVM_FUZZ_SEED), %llu calls per fd (KVM_FUZZ_ITERATIONS)",
 		   (unsigned long long)seed, (unsigned long long)iterations);
 	rng_state = seed ? seed : 1;
+	trace = env_u64("KVM_FUZZ_TRACE", 0);
 	map_buffers();
 	for (kind = 0; kind < NR_KINDS; kind++) {
 		int fd = kind == DEV ? vm->kvm_fd : kind == VM ? vm->fd : vcpu->fd;
@@ -308,6 +319,12 @@ static const struct errno_case errno_cases[] = {
 	{ "supported CPUID, nent 0", DEV, KVM_GET_SUPPORTED_CPUID, A_COUNT, 0, E2BIG },
 	{ "feature MSRs, 256 entries", DEV, KVM_GET_MSRS, A_COUNT, 256, E2BIG },
 	{ "CREATE_VM type -1", DEV, KVM_CREATE_VM, A_VALUE, 0xffffffff, EINVAL },
+	{ "emulated CPUID at NULL", DEV, KVM_GET_EMULATED_CPUID, A_NULL, 0, EFAULT },
+	{ "emulated CPUID, nent 0", DEV, KVM_GET_EMULATED_CPUID, A_COUNT, 0, E2BIG },
+	{ "XCOMP_GUEST_SUPP to NULL", DEV, KVM_GET_DEVICE_ATTR, A_COUNT, 0, EFAULT },
+	{ "HAS_DEVICE_ATTR at NULL", DEV, KVM_HAS_DEVICE_ATTR, A_NULL, 0, EFAULT },
+	{ "IDENTITY_MAP_ADDR after a vCPU", VM, KVM_SET_IDENTITY_MAP_ADDR, A_NULL, 0, EINVAL },
+	{ "TSC rate of 1 kHz", VCPU, KVM_SET_TSC_KHZ, A_VALUE, 1, EINVAL },
 	{ "memory region at NULL", VM, KVM_SET_USER_MEMORY_REGION, A_NULL, 0, EFAULT },
 	{ "memory region in a hole", VM, KVM_SET_USER_MEMORY_REGION, A_HOLE, 0, EFAULT },
 	{ "CREATE_VCPU id -1", VM, KVM_CREATE_VCPU, A_VALUE, 0xffffffff, EINVAL },
