@@ -31,6 +31,7 @@ enum {
 	KVM_REQ_EVENT,		/* re-evaluate interrupts (irq.c) */
 	KVM_REQ_MSR_FILTER_CHANGED, /* recompute the MSR intercepts */
 	KVM_REQ_CLOCK_UPDATE,	/* rewrite the guest's kvmclock (pvclock.c) */
+	KVM_REQ_TLB_FLUSH_CR3,	/* MOV to CR3: flush all but global pages */
 };
 
 /* The nested page table root and what protects it. */

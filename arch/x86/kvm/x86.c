@@ -554,6 +554,14 @@ static void kvm_process_requests(struct kvm_vcpu *vcpu)
 {
 	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu)) {
 		vcpu->stat.tlb_flush++;
+		/* Without nested paging the shadow tree is the rest of the TLB. */
+		if (kvm_shadow_paging)
+			kvm_shadow_flush(vcpu);
+		kvm_x86_ops->flush_guest_tlb(vcpu);
+	}
+	if (kvm_check_request(KVM_REQ_TLB_FLUSH_CR3, vcpu)) {
+		if (kvm_shadow_paging)
+			kvm_shadow_flush_cr3(vcpu);
 		kvm_x86_ops->flush_guest_tlb(vcpu);
 	}
 	if (kvm_check_request(KVM_REQ_MSR_FILTER_CHANGED, vcpu))
