@@ -237,6 +237,26 @@ static bool guest_has_rdtscp(struct kvm_vcpu *vcpu)
 	return e && (e->edx & BIT(27));
 }
 
+/* CPUID 0's vendor "GenuineIntel" (EBX holds "Genu"). */
+static bool guest_cpuid_is_intel(struct kvm_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e = kvm_find_cpuid_entry(vcpu, 0, 0);
+
+	return e && e->ebx == 0x756e6547;
+}
+
+/*
+ * SYSENTER_ESP/EIP: AMD implements no 64-bit SYSENTER and keeps only their
+ * low 32 bits (so a non-canonical value is no error); for a guest that
+ * claims to be Intel, as upstream, the value is made canonical instead.
+ */
+static u64 sysenter_value(struct kvm_vcpu *vcpu, u64 data)
+{
+	if (guest_cpuid_is_intel(vcpu))
+		return (u64)((s64)(data << 16) >> 16);
+	return (u32)data;
+}
+
 /*
  * Returns 0 on success, KVM_MSR_RET_INVALID when the access must fail (#GP
  * for the guest), KVM_MSR_RET_UNKNOWN for an MSR ukvm does not know.
@@ -246,8 +266,12 @@ int kvm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 	u64 *mtrr;
 	int r;
 
-	if (!kvm_x86_ops->get_msr(vcpu, index, data))
+	if (!kvm_x86_ops->get_msr(vcpu, index, data)) {
+		if (index == MSR_IA32_SYSENTER_ESP ||
+		    index == MSR_IA32_SYSENTER_EIP)
+			*data = sysenter_value(vcpu, *data);
 		return 0;
+	}
 	/* x2APIC registers, APIC_BASE, TSC_DEADLINE of the in-kernel APIC. */
 	r = kvm_lapic_msr_read(vcpu, index, data);
 	if (r != -ENOENT)
@@ -357,9 +381,11 @@ int kvm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data, bool host)
 	case MSR_KERNEL_GS_BASE:
 	case MSR_LSTAR:
 	case MSR_CSTAR:
+		return kvm_set_canonical_msr(vcpu, index, data);
 	case MSR_IA32_SYSENTER_ESP:
 	case MSR_IA32_SYSENTER_EIP:
-		return kvm_set_canonical_msr(vcpu, index, data);
+		return kvm_x86_ops->set_msr(vcpu, index,
+					    sysenter_value(vcpu, data)) ? 1 : 0;
 	case MSR_STAR:
 	case MSR_IA32_SYSENTER_CS:
 		return kvm_x86_ops->set_msr(vcpu, index, data) ? 1 : 0;

@@ -185,6 +185,29 @@ static void expect_guest_msrs(struct kvm_vcpu *vcpu, uint64_t nr)
 				  (unsigned long long)guest_msrs[i].value);
 }
 
+/*
+ * A VMM's 64-bit SYSENTER_EIP: an AMD guest keeps the low 32 bits (no
+ * 64-bit SYSENTER on AMD), an Intel one a canonical value; never an error.
+ */
+static void sysenter_width(struct kvm_vcpu *vcpu)
+{
+	const uint64_t v = 0xfedcba9881345670ULL;
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e.index = MSR_SYSENTER_EIP, .e.data = v };
+	uint32_t a, sig[3];
+	bool intel;
+
+	__cpuid(0, a, sig[0], sig[1], sig[2]);
+	(void)a;
+	intel = !memcmp(sig, "GenuntelineI", sizeof(sig));
+	TEST_ASSERT_EQ(vcpu_ioctl(vcpu, KVM_SET_MSRS, &m), 1);
+	m.e.data = 0;
+	TEST_ASSERT_EQ(vcpu_ioctl(vcpu, KVM_GET_MSRS, &m), 1);
+	TEST_ASSERT_EQ(m.e.data, intel ? 0xffffba9881345670ULL : (uint32_t)v);
+}
+
 static void msrs(void)
 {
 	bool fsgsbase = getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE;
@@ -225,6 +248,7 @@ static void msrs(void)
 		expect_guest_msrs(vcpu, nr);
 	}
 	vcpu_expect_done(vcpu);
+	sysenter_width(vcpu);
 	TEST_ASSERT_OK(syscall(SYS_arch_prctl, ARCH_SET_GS, 0));
 	kvm_vm_free(vm);
 }
