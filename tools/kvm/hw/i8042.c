@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * An 8042 keyboard controller with a keyboard that never types and no
- * mouse.  It is here so the guest can reset the machine the PC way
- * (command 0xfe, or clearing bit 0 of the output port) and so the
- * kernel's probe finds a sane controller.  Command set: IBM PC/AT
- * Technical Reference, "Keyboard Controller".
+ * An 8042 keyboard controller with a keyboard that never types and an
+ * auxiliary (mouse) port with no mouse behind it.  It is here so the guest
+ * can reset the machine the PC way (command 0xfe, or clearing bit 0 of the
+ * output port) and so the kernel's probe finds a sane controller quickly:
+ * every command answers at once (a controller that ignores one costs the
+ * guest a polling timeout of seconds under nested virtualization).
+ * Command set: IBM PC/AT Technical Reference, "Keyboard Controller", and
+ * the PS/2 controller's auxiliary-port commands.
  */
 #include <pthread.h>
 
@@ -15,18 +18,29 @@
 #define I8042_DATA_PORT		0x60
 #define I8042_CMD_PORT		0x64
 #define I8042_KBD_IRQ		1
+#define I8042_AUX_IRQ		12
 
 #define STATUS_OBF		0x01	/* output buffer full */
 #define STATUS_SYS		0x04	/* system flag: self test passed */
 #define STATUS_CMD		0x08	/* last write was a command */
+#define STATUS_UNLOCKED		0x10	/* inhibit switch: keyboard not inhibited */
+#define STATUS_AUXDATA		0x20	/* the byte comes from the aux port */
+#define STATUS_TIMEOUT		0x40	/* the device did not answer */
 
 #define CTR_KBD_INT		0x01
+#define CTR_AUX_INT		0x02
+#define CTR_KBD_DISABLE		0x10
+#define CTR_AUX_DISABLE		0x20
 
 #define CMD_READ_CTR		0x20
 #define CMD_WRITE_CTR		0x60
+#define CMD_AUX_DISABLE		0xa7
+#define CMD_AUX_ENABLE		0xa8
 #define CMD_AUX_TEST		0xa9
 #define CMD_SELF_TEST		0xaa
 #define CMD_KBD_TEST		0xab
+#define CMD_KBD_DISABLE		0xad
+#define CMD_KBD_ENABLE		0xae
 #define CMD_WRITE_OUTPUT	0xd1
 #define CMD_WRITE_AUX_OUT	0xd3
 #define CMD_WRITE_AUX		0xd4
@@ -38,7 +52,8 @@
 #define KBD_ACK			0xfa
 #define KBD_SELF_TEST_OK	0xaa
 #define SELF_TEST_OK		0x55
-#define AUX_TEST_CLOCK_LOW	0x01	/* "no mouse here" */
+#define AUX_TEST_OK		0x00
+#define AUX_NO_DEVICE		0xfe	/* with STATUS_TIMEOUT: nobody answered */
 
 #define OUTQ_SIZE		16
 
@@ -49,23 +64,33 @@ struct i8042 {
 	u8 ctr;
 	u8 status;
 	u8 pending_cmd;		/* command waiting for its data byte */
-	u8 outq[OUTQ_SIZE];
+	/* Output buffer: a byte and the status bits that go with it. */
+	struct { u8 val, status; } outq[OUTQ_SIZE];
 	int outq_head, outq_count;
 };
 
 static struct i8042 kbc = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-static void i8042__push(struct i8042 *k, u8 v)
+static void i8042__queue(struct i8042 *k, u8 v, u8 status)
 {
+	bool aux = status & STATUS_AUXDATA;
+	int irq = aux ? I8042_AUX_IRQ : I8042_KBD_IRQ;
+
 	if (k->outq_count == OUTQ_SIZE)
 		return;
-	k->outq[(k->outq_head + k->outq_count) % OUTQ_SIZE] = v;
+	k->outq[(k->outq_head + k->outq_count) % OUTQ_SIZE].val = v;
+	k->outq[(k->outq_head + k->outq_count) % OUTQ_SIZE].status = status;
 	k->outq_count++;
-	/* An edge per byte, as the keyboard IRQ is edge triggered. */
-	if (k->ctr & CTR_KBD_INT) {
-		kvm__irq_line(k->kvm, I8042_KBD_IRQ, 1);
-		kvm__irq_line(k->kvm, I8042_KBD_IRQ, 0);
+	/* An edge per byte, as the ISA IRQs are edge triggered. */
+	if (k->ctr & (aux ? CTR_AUX_INT : CTR_KBD_INT)) {
+		kvm__irq_line(k->kvm, irq, 1);
+		kvm__irq_line(k->kvm, irq, 0);
 	}
+}
+
+static void i8042__push(struct i8042 *k, u8 v)
+{
+	i8042__queue(k, v, 0);
 }
 
 static void i8042__command(struct i8042 *k, u8 cmd)
@@ -87,7 +112,19 @@ static void i8042__command(struct i8042 *k, u8 cmd)
 		i8042__push(k, 0);
 		break;
 	case CMD_AUX_TEST:
-		i8042__push(k, AUX_TEST_CLOCK_LOW);
+		i8042__push(k, AUX_TEST_OK);
+		break;
+	case CMD_AUX_DISABLE:
+		k->ctr |= CTR_AUX_DISABLE;
+		break;
+	case CMD_AUX_ENABLE:
+		k->ctr &= ~CTR_AUX_DISABLE;
+		break;
+	case CMD_KBD_DISABLE:
+		k->ctr |= CTR_KBD_DISABLE;
+		break;
+	case CMD_KBD_ENABLE:
+		k->ctr &= ~CTR_KBD_DISABLE;
 		break;
 	default:
 		if (cmd >= CMD_PULSE_BASE && !(cmd & OUTPUT_RESET_LINE))
@@ -111,8 +148,13 @@ static void i8042__data(struct i8042 *k, u8 v)
 			kvm__request_stop(k->kvm, KVM_STOP_REBOOT);
 		return;
 	case CMD_WRITE_AUX_OUT:
+		/* Loopback: the byte comes back as if the aux device sent it. */
+		i8042__queue(k, v, STATUS_AUXDATA);
+		return;
 	case CMD_WRITE_AUX:
-		return;		/* no mouse: the byte goes nowhere */
+		/* No mouse: the controller reports that nobody answered. */
+		i8042__queue(k, AUX_NO_DEVICE, STATUS_AUXDATA | STATUS_TIMEOUT);
+		return;
 	}
 	/* A byte for the keyboard itself. */
 	i8042__push(k, KBD_ACK);
@@ -135,10 +177,11 @@ static void i8042__io(struct i8042 *k, bool cmd_port, u8 *data,
 		k->status &= ~STATUS_CMD;
 		i8042__data(k, data[0]);
 	} else if (cmd_port) {
-		data[0] = k->status | STATUS_SYS |
-			  (k->outq_count ? STATUS_OBF : 0);
+		data[0] = k->status | STATUS_SYS | STATUS_UNLOCKED;
+		if (k->outq_count)
+			data[0] |= STATUS_OBF | k->outq[k->outq_head].status;
 	} else if (k->outq_count) {
-		data[0] = k->outq[k->outq_head];
+		data[0] = k->outq[k->outq_head].val;
 		k->outq_head = (k->outq_head + 1) % OUTQ_SIZE;
 		k->outq_count--;
 	} else {
