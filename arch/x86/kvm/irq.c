@@ -965,7 +965,9 @@ static bool kvm_irq_halt_poll(struct kvm_vcpu *vcpu)
 {
 	u64 end, limit = READ_ONCE(halt_poll_ns);
 
-	if (!limit || vcpu->arch.mp_state != KVM_MP_STATE_HALTED)
+	/* MSR_KVM_POLL_CONTROL bit 0 clear: the guest polls itself. */
+	if (!limit || vcpu->arch.mp_state != KVM_MP_STATE_HALTED ||
+	    !(vcpu->arch.pv.poll_control & 1))
 		return false;
 	end = local_clock() + limit;
 	do {

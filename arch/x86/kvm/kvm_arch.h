@@ -68,6 +68,7 @@ struct kvm_vcpu_pv {
 	u64 pv_eoi_msr;		/* MSR_KVM_PV_EOI_EN */
 	bool pv_unhalted;	/* KVM_HC_KICK_CPU arrived: HLT ends */
 	bool enforce_cpuid;	/* KVM_CAP_ENFORCE_PV_FEATURE_CPUID */
+	u64 poll_control;	/* MSR_KVM_POLL_CONTROL: bit 0 = host may poll */
 };
 
 struct kvm_x86_irqchip;

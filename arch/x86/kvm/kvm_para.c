@@ -8,6 +8,8 @@
  * Not offered: asynchronous page faults (MSR_KVM_ASYNC_PF_*: guest memory
  * is pinned, a vCPU never waits for a host page), PV TLB flush and
  * vcpu-preempted hints (no preempt notifiers), PV sched yield, Hyper-V.
+ * MSR_KVM_POLL_CONTROL lets a guest that polls itself turn halt polling
+ * (irq.c) off.
  */
 #include <linux/sched.h>
 #include <linux/sched/stat.h>
@@ -19,7 +21,8 @@ u32 kvm_pv_features(void)
 {
 	u32 f = BIT(KVM_FEATURE_CLOCKSOURCE) | BIT(KVM_FEATURE_NOP_IO_DELAY) |
 		BIT(KVM_FEATURE_CLOCKSOURCE2) | BIT(KVM_FEATURE_PV_EOI) |
-		BIT(KVM_FEATURE_PV_UNHALT) | BIT(KVM_FEATURE_PV_SEND_IPI);
+		BIT(KVM_FEATURE_PV_UNHALT) | BIT(KVM_FEATURE_PV_SEND_IPI) |
+		BIT(KVM_FEATURE_POLL_CONTROL);
 
 	if (sched_info_on())
 		f |= BIT(KVM_FEATURE_STEAL_TIME);
@@ -156,6 +159,8 @@ static int pv_msr_feature(u32 msr)
 		return KVM_FEATURE_STEAL_TIME;
 	case MSR_KVM_PV_EOI_EN:
 		return KVM_FEATURE_PV_EOI;
+	case MSR_KVM_POLL_CONTROL:
+		return KVM_FEATURE_POLL_CONTROL;
 	default:
 		return -1;
 	}
@@ -185,6 +190,9 @@ int kvm_pv_msr_read(struct kvm_vcpu *vcpu, u32 msr, u64 *data)
 		return 0;
 	case MSR_KVM_PV_EOI_EN:
 		*data = pv->pv_eoi_msr;
+		return 0;
+	case MSR_KVM_POLL_CONTROL:
+		*data = pv->poll_control;
 		return 0;
 	default:
 		return -ENOENT;
@@ -221,6 +229,12 @@ int kvm_pv_msr_write(struct kvm_vcpu *vcpu, u32 msr, u64 data, bool host)
 			return 1;
 		kvm_lapic_set_pv_eoi(vcpu, data);
 		return 0;
+	case MSR_KVM_POLL_CONTROL:
+		/* Bit 0: the host may halt-poll; a guest polling itself clears it. */
+		if (data & ~1ULL)
+			return 1;
+		pv->poll_control = data;
+		return 0;
 	default:
 		return -ENOENT;
 	}
@@ -237,4 +251,5 @@ void kvm_pv_vcpu_reset(struct kvm_vcpu *vcpu)
 	pv->last_steal_valid = false;
 	kvm_lapic_set_pv_eoi(vcpu, 0);
 	pv->pv_unhalted = false;
+	pv->poll_control = 1;
 }

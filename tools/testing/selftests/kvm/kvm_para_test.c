@@ -121,7 +121,8 @@ static void cpuid_leaves(void)
 	uint32_t need = (1u << KVM_FEATURE_CLOCKSOURCE2) |
 			(1u << KVM_FEATURE_PV_EOI) |
 			(1u << KVM_FEATURE_PV_UNHALT) |
-			(1u << KVM_FEATURE_PV_SEND_IPI);
+			(1u << KVM_FEATURE_PV_SEND_IPI) |
+			(1u << KVM_FEATURE_POLL_CONTROL);
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm = vm_create_with_one_vcpu(&vcpu, guest_cpuid);
 	struct ucall uc;
@@ -367,6 +368,11 @@ static void pv_msrs_bad_values(void)
 	TEST_ASSERT_EQ(set_msr(vcpu, MSR_KVM_PV_EOI_EN, 0x10004 | 1), 1);
 	TEST_ASSERT_EQ(set_msr(vcpu, MSR_KVM_PV_EOI_EN, 0x10002 | 1), 0);
 	TEST_ASSERT_EQ(get_msr(vcpu, MSR_KVM_PV_EOI_EN), 0x10005);
+	/* Poll control: bit 0 (the host may halt-poll), set at creation. */
+	TEST_ASSERT_EQ(get_msr(vcpu, MSR_KVM_POLL_CONTROL), 1);
+	TEST_ASSERT_EQ(set_msr(vcpu, MSR_KVM_POLL_CONTROL, 2), 0);
+	TEST_ASSERT_EQ(set_msr(vcpu, MSR_KVM_POLL_CONTROL, 0), 1);
+	TEST_ASSERT_EQ(get_msr(vcpu, MSR_KVM_POLL_CONTROL), 0);
 	/* kvmclock takes any value and reads it back. */
 	TEST_ASSERT_EQ(set_msr(vcpu, MSR_KVM_SYSTEM_TIME, 0x10041), 1);
 	TEST_ASSERT_EQ(get_msr(vcpu, MSR_KVM_SYSTEM_TIME), 0x10041);
