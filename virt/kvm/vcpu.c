@@ -84,18 +84,28 @@ static long kvm_vcpu_set_signal_mask(struct kvm_vcpu *vcpu,
 	return 0;
 }
 
+/*
+ * The thread's own mask is kept in current->real_blocked while KVM_RUN
+ * runs with KVM_SET_SIGNAL_MASK's: the signal code treats a signal blocked
+ * there as blocked for deciding whether it is fatal.  Otherwise a signal
+ * with the default action "terminate" that the thread blocks, but the
+ * guest's mask lets through (a vCPU kick), kills the whole process the
+ * moment it is sent, instead of ending KVM_RUN with EINTR and staying
+ * pending for sigwait().
+ */
 static long kvm_vcpu_run(struct kvm_vcpu *vcpu, unsigned long arg)
 {
-	sigset_t saved;
 	long r;
 
 	if (arg)
 		return -EINVAL;
 	if (vcpu->sigset_active)
-		sigprocmask(SIG_SETMASK, &vcpu->sigset, &saved);
+		sigprocmask(SIG_SETMASK, &vcpu->sigset, &current->real_blocked);
 	r = kvm_arch_vcpu_run(vcpu);
-	if (vcpu->sigset_active)
-		sigprocmask(SIG_SETMASK, &saved, NULL);
+	if (vcpu->sigset_active) {
+		sigprocmask(SIG_SETMASK, &current->real_blocked, NULL);
+		sigemptyset(&current->real_blocked);
+	}
 	return r;
 }
 
