@@ -375,18 +375,37 @@ out:
 	return r;
 }
 
+/*
+ * As upstream, deassigning checks nothing but the fd: it looks the
+ * eventfd up first (EBADF, EINVAL for a non-eventfd), then an exact match
+ * (ENOENT); flags and lengths that could never have been assigned simply
+ * match nothing.
+ */
 static int kvm_ioeventfd_deassign(struct kvm *kvm,
-				  const struct kvm_ioeventfd_dev *p)
+				  const struct kvm_ioeventfd *args)
 {
+	bool wildcard = !(args->flags & KVM_IOEVENTFD_FLAG_DATAMATCH);
+	enum kvm_bus bus = (args->flags & KVM_IOEVENTFD_FLAG_PIO) ?
+			   KVM_PIO_BUS : KVM_MMIO_BUS;
 	struct kvm_ioeventfd_dev *q;
+	struct eventfd_ctx *eventfd;
 	int r = -ENOENT;
 
+	eventfd = eventfd_ctx_fdget(args->fd);
+	if (IS_ERR(eventfd))
+		return PTR_ERR(eventfd);
+	/* Upstream's virtio-ccw bus (never assigned on x86) if not PIO. */
+	if (bus == KVM_MMIO_BUS &&
+	    (args->flags & KVM_IOEVENTFD_FLAG_VIRTIO_CCW_NOTIFY)) {
+		eventfd_ctx_put(eventfd);
+		return -ENOENT;
+	}
 	mutex_lock(&kvm->io.lock);
 	list_for_each_entry(q, &kvm->io.ioeventfds, link) {
-		if (q->eventfd != p->eventfd || q->bus != p->bus ||
-		    q->addr != p->addr || q->len != p->len ||
-		    q->wildcard != p->wildcard ||
-		    (!q->wildcard && q->datamatch != p->datamatch))
+		if (q->eventfd != eventfd || q->bus != bus ||
+		    q->addr != args->addr || q->len != args->len ||
+		    q->wildcard != wildcard ||
+		    (!q->wildcard && q->datamatch != args->datamatch))
 			continue;
 		kvm_io_bus_unregister_dev(kvm, q->bus, &q->dev);
 		list_del(&q->link);
@@ -396,6 +415,7 @@ static int kvm_ioeventfd_deassign(struct kvm *kvm,
 		break;
 	}
 	mutex_unlock(&kvm->io.lock);
+	eventfd_ctx_put(eventfd);
 	return r;
 }
 
@@ -407,6 +427,8 @@ long kvm_ioeventfd(struct kvm *kvm, struct kvm_ioeventfd __user *argp)
 
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
+	if (args.flags & KVM_IOEVENTFD_FLAG_DEASSIGN)
+		return kvm_ioeventfd_deassign(kvm, &args);
 	if (args.flags & ~KVM_IOEVENTFD_VALID_FLAG_MASK)
 		return -EINVAL;
 	/* No virtio-ccw bus on x86. */
@@ -440,13 +462,9 @@ long kvm_ioeventfd(struct kvm *kvm, struct kvm_ioeventfd __user *argp)
 	p->wildcard = !(args.flags & KVM_IOEVENTFD_FLAG_DATAMATCH);
 	p->datamatch = p->wildcard ? 0 : args.datamatch;
 
-	if (args.flags & KVM_IOEVENTFD_FLAG_DEASSIGN) {
-		r = kvm_ioeventfd_deassign(kvm, p);
-	} else {
-		r = kvm_ioeventfd_assign(kvm, p);
-		if (!r)
-			return 0;
-	}
+	r = kvm_ioeventfd_assign(kvm, p);
+	if (!r)
+		return 0;
 	eventfd_ctx_put(p->eventfd);
 	kfree(p);
 	return r;

@@ -438,17 +438,14 @@ long kvm_vcpu_ioctl_get_cpuid2(struct kvm_vcpu *vcpu,
 
 	if (copy_from_user(&hdr, argp, sizeof(hdr)))
 		return -EFAULT;
-	cpuid_update_runtime(vcpu, vcpu->arch.cpuid_entries, n);
-	if (hdr.nent < n) {
-		hdr.nent = n;
-		if (copy_to_user(argp, &hdr, sizeof(hdr)))
-			return -EFAULT;
+	/* Too small: nothing is written back, nent included (as upstream). */
+	if (hdr.nent < n)
 		return -E2BIG;
-	}
+	cpuid_update_runtime(vcpu, vcpu->arch.cpuid_entries, n);
 	hdr.nent = n;
-	if (copy_to_user(argp, &hdr, sizeof(hdr)) ||
-	    (n && copy_to_user(argp->entries, vcpu->arch.cpuid_entries,
-			       n * sizeof(struct kvm_cpuid_entry2))))
+	if ((n && copy_to_user(argp->entries, vcpu->arch.cpuid_entries,
+			       n * sizeof(struct kvm_cpuid_entry2))) ||
+	    copy_to_user(argp, &hdr, sizeof(hdr)))
 		return -EFAULT;
 	return 0;
 }

@@ -513,13 +513,11 @@ static long kvm_pit_get_state(struct kvm_pit *pit, void __user *argp)
 	return copy_to_user(argp, &s, sizeof(s)) ? -EFAULT : 0;
 }
 
-static long kvm_pit_set_state(struct kvm_pit *pit, void __user *argp)
+static long kvm_pit_set_state(struct kvm_pit *pit,
+			      struct kvm_pit_state2 s)
 {
-	struct kvm_pit_state2 s;
 	int ch;
 
-	if (copy_from_user(&s, argp, sizeof(s)))
-		return -EFAULT;
 	spin_lock(&pit->lock);
 	for (ch = 0; ch < 3; ch++) {
 		struct kvm_pit_channel_state *c = &s.channels[ch];
@@ -547,19 +545,29 @@ long kvm_pit_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 {
 	struct kvm_pit *pit = kvm_pit(kvm);
 	struct kvm_reinject_control rc;
+	struct kvm_pit_state2 s;
 
-	if (ioctl == KVM_CREATE_PIT2)
+	/* As upstream, the setters read their argument before the PIT. */
+	switch (ioctl) {
+	case KVM_CREATE_PIT2:
 		return kvm_create_pit(kvm, argp);
+	case KVM_SET_PIT2:
+		if (copy_from_user(&s, argp, sizeof(s)))
+			return -EFAULT;
+		break;
+	case KVM_REINJECT_CONTROL:
+		if (copy_from_user(&rc, argp, sizeof(rc)))
+			return -EFAULT;
+		break;
+	}
 	if (!pit)
 		return -ENXIO;
 	switch (ioctl) {
 	case KVM_GET_PIT2:
 		return kvm_pit_get_state(pit, argp);
 	case KVM_SET_PIT2:
-		return kvm_pit_set_state(pit, argp);
+		return kvm_pit_set_state(pit, s);
 	case KVM_REINJECT_CONTROL:
-		if (copy_from_user(&rc, argp, sizeof(rc)))
-			return -EFAULT;
 		WRITE_ONCE(pit->reinject, !!rc.pit_reinject);
 		atomic_set(&pit->pending, 0);
 		atomic_set(&pit->irq_ack, 1);

@@ -183,10 +183,11 @@ static long kvm_vm_ioctl_set_gsi_routing(struct kvm *kvm, void __user *argp)
 	struct kvm_irq_routing_entry *ue;
 	long r;
 
-	if (!irqchip_in_kernel(kvm))
-		return -EINVAL;
+	/* Upstream's order: the header is read before the irqchip is. */
 	if (copy_from_user(&hdr, argp, sizeof(hdr)))
 		return -EFAULT;
+	if (!irqchip_in_kernel(kvm))
+		return -EINVAL;
 	if (hdr.nr > KVM_MAX_IRQ_ROUTES || hdr.flags)
 		return -EINVAL;
 	ue = vmemdup_user(argp + sizeof(hdr), array_size(hdr.nr, sizeof(*ue)));

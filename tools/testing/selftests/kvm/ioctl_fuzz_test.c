@@ -307,7 +307,24 @@ struct errno_case {
 	int err;
 };
 
-enum { A_NULL, A_HOLE, A_RO, A_COUNT, A_VALUE };
+/*
+ * A_COUNT_KEPT: as A_COUNT, and upstream leaves the count as it was.
+ * A_IN: the bytes of inputs[count].
+ */
+enum { A_NULL, A_HOLE, A_RO, A_COUNT, A_VALUE, A_COUNT_KEPT, A_IN };
+
+/* Deassigning looks the fd up before anything else: EBADF, not EINVAL. */
+static const struct kvm_ioeventfd ioeventfd_bad_fd = {
+	.addr = 0x1000, .len = 3, .fd = -1,
+	.flags = KVM_IOEVENTFD_FLAG_DEASSIGN | KVM_IOEVENTFD_FLAG_PIO,
+};
+
+static const struct {
+	const void *p;
+	size_t size;
+} inputs[] = {
+	{ &ioeventfd_bad_fd, sizeof(ioeventfd_bad_fd) },
+};
 
 static const struct errno_case errno_cases[] = {
 	{ "unknown /dev/kvm ioctl", DEV, _IO(KVMIO, 0xff), A_VALUE, 0, EINVAL },
@@ -343,6 +360,16 @@ static const struct errno_case errno_cases[] = {
 	{ "SIGNAL_MASK of 3 bytes", VCPU, KVM_SET_SIGNAL_MASK, A_COUNT, 3, EINVAL },
 	{ "TRANSLATE at NULL", VCPU, KVM_TRANSLATE, A_NULL, 0, EFAULT },
 	{ "INTERRUPT at NULL", VCPU, KVM_INTERRUPT, A_NULL, 0, EFAULT },
+	/* Upstream copies in before it looks for the irqchip or the PIT. */
+	{ "GSI routing at NULL, no irqchip", VM, KVM_SET_GSI_ROUTING, A_NULL, 0, EFAULT },
+	{ "GSI routing, no irqchip", VM, KVM_SET_GSI_ROUTING, A_COUNT, 0, EINVAL },
+	{ "SET_PIT2 at NULL, no PIT", VM, KVM_SET_PIT2, A_NULL, 0, EFAULT },
+	{ "GET_PIT2 to NULL, no PIT", VM, KVM_GET_PIT2, A_NULL, 0, ENXIO },
+	{ "REINJECT_CONTROL at NULL, no PIT", VM, KVM_REINJECT_CONTROL, A_NULL, 0, EFAULT },
+	{ "SET_IRQCHIP at NULL, no irqchip", VM, KVM_SET_IRQCHIP, A_NULL, 0, EFAULT },
+	{ "IOEVENTFD deassign, bad fd and len", VM, KVM_IOEVENTFD, A_IN, 0, EBADF },
+	{ "GET_CPUID2, nent 0", VCPU, KVM_GET_CPUID2, A_COUNT_KEPT, 0, E2BIG },
+	{ "GET_CPUID2, nent 1", VCPU, KVM_GET_CPUID2, A_COUNT_KEPT, 1, E2BIG },
 };
 
 static unsigned long errno_arg(const struct errno_case *c)
@@ -355,12 +382,31 @@ static unsigned long errno_arg(const struct errno_case *c)
 	case A_RO:
 		return (unsigned long)ro_buf;
 	case A_COUNT:
+	case A_COUNT_KEPT:
 		memset(rw_buf, 0, BUF_SIZE);
 		memcpy(rw_buf, &c->count, sizeof(c->count));
+		return (unsigned long)rw_buf;
+	case A_IN:
+		memset(rw_buf, 0, BUF_SIZE);
+		memcpy(rw_buf, inputs[c->count].p, inputs[c->count].size);
 		return (unsigned long)rw_buf;
 	default:
 		return c->count;
 	}
+}
+
+/* Two CPUID entries, so that KVM_GET_CPUID2 has something to refuse. */
+static void set_two_cpuid_entries(struct kvm_vcpu *vcpu)
+{
+	struct {
+		struct kvm_cpuid2 hdr;
+		struct kvm_cpuid_entry2 e[2];
+	} c = {
+		.hdr.nent = 2,
+		.e = { { .function = 0, .eax = 1 }, { .function = 1 } },
+	};
+
+	TEST_ASSERT_OK(ioctl(vcpu->fd, KVM_SET_CPUID2, &c));
 }
 
 static void boundary_errnos(void)
@@ -371,15 +417,23 @@ static void boundary_errnos(void)
 	size_t i;
 
 	map_buffers();
+	set_two_cpuid_entries(vcpu);
 	for (i = 0; i < ARRAY_SIZE(errno_cases); i++) {
 		const struct errno_case *c = &errno_cases[i];
 		int fd = c->kind == DEV ? vm->kvm_fd :
 			 c->kind == VM ? vm->fd : vcpu->fd;
 		long r = ioctl(fd, c->cmd, errno_arg(c));
 		int e = errno;
+		bool kept = c->arg_kind != A_COUNT_KEPT ||
+			    !memcmp(rw_buf, &c->count, sizeof(c->count));
+		uint32_t count_after;
 
-		if (r == -1 && e == c->err)
+		memcpy(&count_after, rw_buf, sizeof(count_after));
+		if (r == -1 && e == c->err && kept)
 			continue;
+		if (!kept)
+			ktap_print("%s: count %u written back as %u, upstream keeps it",
+				   c->what, c->count, count_after);
 		ktap_print("%s: got %ld/%s, upstream gives -1/%s", c->what, r,
 			   r == -1 ? ktap_errno_name(e) : "-",
 			   ktap_errno_name(c->err));
