@@ -489,6 +489,46 @@ EOP
 }
 check "ctl_gdb_garbage a gdb client sending garbage or leaving mid-packet leaves the guest running" t_gdb_garbage
 
+# A gdb client's continue and Ctrl-C (0x03), over the wire.
+t_gdb_interrupt() {
+	local a b
+	python3 - $GDB_PORT <<'EOP' || return 1
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=60)
+def pkt(p):
+    return b"$" + p + b"#" + b"%02x" % (sum(p) % 256)
+def reply():
+    buf = b""
+    while True:
+        buf += s.recv(4096)
+        i = buf.find(b"$")
+        if i >= 0 and b"#" in buf[i:] and len(buf) >= buf.index(b"#", i) + 3:
+            j = buf.index(b"#", i)
+            return buf[i + 1:j]
+s.sendall(pkt(b"?")); print("attach:", reply())
+s.sendall(pkt(b"c"))
+time.sleep(3)
+s.setblocking(False)
+try:
+    early = s.recv(4096)
+except BlockingIOError:
+    early = b""
+s.setblocking(True)
+print("while running:", early)
+if early.strip(b"+"):
+    sys.exit(1)           # no stop reply may come while the guest runs
+s.sendall(b"\x03"); r = reply(); print("interrupt:", r)
+if not r.startswith(b"T02thread:"):
+    sys.exit(1)
+s.sendall(pkt(b"D")); r = reply(); print("detach:", r)
+sys.exit(0 if r == b"OK" else 1)
+EOP
+	a=$(kvm_exits); sleep 2; b=$(kvm_exits)
+	echo "exits after detaching: $a then $b"
+	[ "$b" -gt "$a" ] && lkvm list | grep -Eq "^$NAME +[0-9]+ +running"
+}
+check "ctl_gdb_interrupt continue runs the guest, Ctrl-C stops it (T02), detach lets it go" t_gdb_interrupt
+
 t_stop() {
 	lkvm stop $NAME || return 1
 	wait_gone $guest_pid || return 1
