@@ -14,11 +14,14 @@
  *    (the access faults to us and the walk sees the new entry), as on
  *    hardware, which never caches not-present entries;
  *  - any other change takes effect when the guest flushes its TLB as the
- *    architecture requires (MOV CR3, CR0/CR4 paging bits, INVLPG): each of
- *    those drops the whole tree (KVM_REQ_TLB_FLUSH, kvm_shadow_flush).
+ *    architecture requires: a CR0/CR4 write drops the whole tree
+ *    (KVM_REQ_TLB_FLUSH, kvm_shadow_flush), MOV to CR3 all but the global
+ *    pages (KVM_REQ_TLB_FLUSH_CR3, kvm_shadow_flush_cr3), INVLPG the page
+ *    (kvm_shadow_invlpg).
  *
  * This is correct without write-protecting the guest's page tables; the
- * price is that every address-space switch starts from an empty tree.
+ * price is that every address-space switch starts with no non-global
+ * translation.
  *
  * The tree's format is the hardware's paging mode while the guest runs,
  * which the backend forces to PAE (CR4.PAE=1, CR0.PG=1): long-mode 4-level
