@@ -66,7 +66,10 @@ export XDG_RUNTIME_DIR=$tmp/run
 mkdir -m 0700 "$XDG_RUNTIME_DIR"
 guest_pid=
 cleanup() {
-	[ -n "$guest_pid" ] && kill -9 "$guest_pid" 2>/dev/null
+	if [ -n "$guest_pid" ]; then
+		kill -9 "$guest_pid" 2>/dev/null
+		wait "$guest_pid" 2>/dev/null
+	fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
