@@ -499,6 +499,53 @@ static void own_tables(void)
 	kvm_vm_free(vm);
 }
 
+/*
+ * A recursive mapping (PML4[2] points at the PML4 itself), the classic
+ * way an OS reaches its own tables, and a loop for a walker that would
+ * follow it: each use of slot 2 climbs one level less.  VA(2, 2, 2, i)
+ * is PML4 entry i seen as data, VA(2, 1, 0, 0) the PT of TEST_VA.
+ */
+#define REC_VA(a, b, c, d) (((uint64_t)(a) << 39) | ((uint64_t)(b) << 30) | \
+			    ((uint64_t)(c) << 21) | ((uint64_t)(d) << 12))
+
+static void guest_recursive_tables(uint64_t pt_gpa, uint64_t pdpt_gpa,
+				   uint64_t page_a)
+{
+	volatile uint64_t *pml4 = (uint64_t *)VM_PML4_GPA;
+	volatile uint64_t *self = (uint64_t *)REC_VA(2, 2, 2, 2);
+	volatile uint64_t *pdpt_view = (uint64_t *)REC_VA(2, 2, 2, 1);
+	volatile uint64_t *pt_view = (uint64_t *)REC_VA(2, 1, 0, 0);
+
+	pml4[2] = VM_PML4_GPA | PTE_PRESENT | PTE_WRITABLE;
+	GUEST_ASSERT_EQ(self[2] & PTE_ADDR, VM_PML4_GPA);
+	GUEST_ASSERT_EQ(self[1] & PTE_ADDR, pdpt_gpa);
+	GUEST_ASSERT_EQ(pdpt_view[0] & PTE_ADDR,
+			((volatile uint64_t *)pdpt_gpa)[0] & PTE_ADDR);
+
+	/* Map TEST_VA by writing its PT through the recursive view. */
+	pt_view[0] = page_a | PTE_PRESENT | PTE_WRITABLE;
+	GUEST_ASSERT_EQ(((volatile uint64_t *)pt_gpa)[0] & PTE_ADDR, page_a);
+	GUEST_ASSERT_EQ(*(volatile uint64_t *)TEST_VA, MAGIC_A);
+
+	/* Take the recursive slot away: its addresses fault again. */
+	pml4[2] = 0;
+	set_cr3(get_cr3());
+	GUEST_EXPECT_PF(guest_try_read(REC_VA(2, 2, 2, 2)), REC_VA(2, 2, 2, 2), 0);
+	GUEST_DONE();
+}
+
+static void recursive_tables(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct test_tables t;
+	struct kvm_vm *vm = create_vm(&vcpu, guest_recursive_tables, &t);
+	uint64_t a = data_page(vm, MAGIC_A);
+
+	vcpu_args_set(vcpu, 3, t.pt, t.pdpt, a);
+	vcpu_expect_done(vcpu);
+	kvm_vm_free(vm);
+}
+
 /* ---- tables outside guest memory ----------------------------------------- */
 
 static inline uint32_t guest_maxphyaddr(void)
@@ -772,6 +819,7 @@ int main(void)
 		KTAP_CASE(cr3_switches),
 		KTAP_CASE(accessed_dirty),
 		KTAP_CASE(own_tables),
+		KTAP_CASE(recursive_tables),
 		KTAP_CASE(bad_tables),
 		KTAP_CASE(legacy_2level),
 		KTAP_CASE(legacy_pae),
