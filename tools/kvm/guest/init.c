@@ -249,6 +249,19 @@ static void setup_tty(void)
 		close(fd);
 }
 
+static void drain_console(void)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/%s", conf("console", "ttyS0"));
+	fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK);
+	if (fd >= 0) {
+		tcdrain(fd);
+		close(fd);
+	}
+}
+
 static void __attribute__((noreturn)) run_child(char **argv)
 {
 	static char *shell_argv[2];
@@ -311,7 +324,11 @@ int main(void)
 		int code = WIFEXITED(status) ? WEXITSTATUS(status) :
 			   128 + WTERMSIG(status);
 
-		/* lkvm stops the guest as soon as it has the status. */
+		/*
+		 * lkvm stops the guest as soon as it has the status: first
+		 * let the console send what the command wrote, and sync.
+		 */
+		drain_console();
 		sync();
 		if (ioperm(LKVM_STATUS_PORT, 1, 1) < 0)
 			fail("cannot report the exit status: %s", strerror(errno));
