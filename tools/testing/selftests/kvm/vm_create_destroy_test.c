@@ -138,16 +138,14 @@ static void one_full_vm(void)
 	kvm_vm_free(vm);
 }
 
-static void loop(void (*one)(void), int iterations)
+/* One measured round: the memory it did not give back, in kB. */
+static long round_lost_kb(void (*one)(void), int iterations)
 {
 	struct mem_sample before, after;
 	struct timespec t0, t1;
-	int fds, i, waited = 0;
+	int i, waited = 0;
 	long lost;
 
-	for (i = 0; i < WARMUP; i++)
-		one();
-	fds = count_fds();
 	before = sample();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < iterations; i++)
@@ -167,6 +165,27 @@ static void loop(void (*one)(void), int iterations)
 		   lost, (double)lost / iterations, after.free_kb - before.free_kb,
 		   after.sunreclaim_kb - before.sunreclaim_kb,
 		   after.vmalloc_kb - before.vmalloc_kb, waited);
+	return lost;
+}
+
+/*
+ * A leak repeats itself; the kernel's own warm-up (slab caches growing,
+ * deferred frees) does not.  So a round over the tolerance is measured
+ * once more, and the second round decides.
+ */
+static void loop(void (*one)(void), int iterations)
+{
+	long lost;
+	int fds, i;
+
+	for (i = 0; i < WARMUP; i++)
+		one();
+	fds = count_fds();
+	lost = round_lost_kb(one, iterations);
+	if (lost > LEAK_TOLERANCE_KB) {
+		ktap_print("over the tolerance: measuring another round");
+		lost = round_lost_kb(one, iterations);
+	}
 	TEST_ASSERT_EQ(count_fds(), fds);
 	TEST_ASSERT(lost <= LEAK_TOLERANCE_KB, "%ld kB lost over %d VMs (tolerance %d kB)",
 		    lost, iterations, LEAK_TOLERANCE_KB);
