@@ -111,6 +111,7 @@ mount -t devtmpfs dev /dev
 cpus=$(grep -c ^processor /proc/cpuinfo)
 memkb() { grep MemTotal /proc/meminfo | { read a b c; echo $b; }; }
 echo "LKVM-INIT cpus=$cpus memkb=$(memkb) cmdline=$(cat /proc/cmdline)"
+echo "LKVM-CLOCK $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 grep -q lkvm_sleep /proc/cmdline && sleep 100000
 grep -q lkvm_reboot /proc/cmdline && reboot -f
 if grep -q lkvm_rng /proc/cmdline; then
@@ -497,7 +498,7 @@ big_initrd=$tmp/big.cpio
 truncate -s 200M "$big_initrd"
 
 echo "TAP version 13"
-echo "1..41"
+echo "1..42"
 boot_case "boot_64bit bzImage, 64-bit entry, 1 CPU" \
 	"LKVM-INIT cpus=1 .*lkvm_marker=42" \
 	-k "$kernel" -i "$tmp/initrd.cpio" -m 128 -c 1 -p "$params"
@@ -528,6 +529,8 @@ LKVM_CAPS_OFF=irqfd,irq_routing,ioeventfd boot_case "boot_smp bzImage with 2 CPU
 	-k "$kernel" -i "$tmp/initrd.cpio" -m 128 -c 2 -p "$params lkvm_rng" --rng
 expect "virtio_no_irqfd virtio-rng over KVM_SIGNAL_MSI and MMIO kicks" "" \
 	"^LKVM-RNG virtio_rng.0 64$" "^LKVM-IRQ msix=[1-9]"
+expect "boot_kvmclock the 2-vCPU guest chooses kvm-clock as its clocksource" "" \
+	"^LKVM-CLOCK kvm-clock$"
 boot_case "boot_realmode bzImage through the real-mode setup" \
 	"LKVM-INIT cpus=1 .*lkvm_marker=42" \
 	-k "$kernel" -i "$tmp/initrd.cpio" -m 128 --boot-mode real \
