@@ -954,30 +954,64 @@ static bool kvm_vcpu_wakeup(struct kvm_vcpu *vcpu)
 }
 
 /*
- * Halt polling: a halted vCPU first polls for this long before it sleeps,
- * as upstream's halt_poll_ns (same default).  A wake-up within the window
- * costs no sleep and no IPI-driven wake-up; 0 turns polling off.
+ * Halt polling: a halted vCPU may poll for a while before it sleeps, so
+ * that a wake-up arriving soon costs no sleep and no IPI-driven wake-up.
+ * halt_poll_ns (upstream's name and default) bounds the window; 0 turns
+ * polling off.  As upstream's, the window adapts per vCPU: it starts at
+ * 0, grows (HALT_POLL_START, then doubling) after an HLT that ended
+ * within the bound, and drops to 0 after one that lasted longer, where a
+ * poll could not have helped and would only have burnt the CPU that the
+ * thread waking us needed.  A fixed 200 us poll on every HLT did exactly
+ * that in the TCG bed (2 CPUs for the VMM thread and two vCPU threads).
+ *
+ * Time is ktime_get_ns() (the clocksource), not local_clock(): with an
+ * unstable TSC (the bed's L1 marks it so), sched_clock is only kept within
+ * a tick of the clocksource per CPU and can stand still for milliseconds,
+ * so a local_clock() window could last a whole tick.
  */
 static unsigned int halt_poll_ns = 200000;
 module_param(halt_poll_ns, uint, 0644);
-MODULE_PARM_DESC(halt_poll_ns, "ns a halted vCPU polls before sleeping (0: never)");
+MODULE_PARM_DESC(halt_poll_ns, "max ns a halted vCPU polls before sleeping (0: never)");
 
-static bool kvm_irq_halt_poll(struct kvm_vcpu *vcpu)
+#define HALT_POLL_START	10000	/* ns: the first non-zero window */
+
+static bool kvm_irq_halt_poll(struct kvm_vcpu *vcpu, u64 start, u32 window)
 {
-	u64 end, limit = READ_ONCE(halt_poll_ns);
+	u64 end = start + window;
 
-	/* MSR_KVM_POLL_CONTROL bit 0 clear: the guest polls itself. */
-	if (!limit || vcpu->arch.mp_state != KVM_MP_STATE_HALTED ||
-	    !(vcpu->arch.pv.poll_control & 1))
-		return false;
-	end = local_clock() + limit;
 	do {
 		if (kvm_vcpu_wakeup(vcpu))
 			return true;
 		cpu_relax();
-	} while (local_clock() < end && !need_resched() &&
+	} while (ktime_get_ns() < end && !need_resched() &&
 		 !signal_pending(current));
 	return false;
+}
+
+/* After an HLT that lasted @ns: the next window (at most @max). */
+static u32 halt_poll_next(u32 window, u64 ns, u32 max)
+{
+	if (ns > max)
+		return 0;
+	if (ns <= window)
+		return window;
+	return window ? min_t(u64, (u64)window * 2, max) :
+			min_t(u32, HALT_POLL_START, max);
+}
+
+static void kvm_irq_sleep(struct kvm_vcpu *vcpu, bool uninit)
+{
+	DEFINE_WAIT(wait);
+
+	for (;;) {
+		prepare_to_wait(&vcpu->arch.wq, &wait, TASK_INTERRUPTIBLE);
+		if (kvm_vcpu_wakeup(vcpu) || signal_pending(current) ||
+		    (uninit &&
+		     vcpu->arch.mp_state != KVM_MP_STATE_UNINITIALIZED))
+			break;
+		schedule();
+	}
+	finish_wait(&vcpu->arch.wq, &wait);
 }
 
 /*
@@ -988,19 +1022,30 @@ static bool kvm_irq_halt_poll(struct kvm_vcpu *vcpu)
 int kvm_irq_block(struct kvm_vcpu *vcpu)
 {
 	bool uninit = vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED;
-	DEFINE_WAIT(wait);
+	struct kvm_lapic *apic = vcpu->arch.apic;
+	u32 max = READ_ONCE(halt_poll_ns);
+	bool poll;
+	u64 start;
 
-	if (kvm_irq_halt_poll(vcpu))
-		return EXIT_RESUME;
-	for (;;) {
-		prepare_to_wait(&vcpu->arch.wq, &wait, TASK_INTERRUPTIBLE);
-		if (kvm_vcpu_wakeup(vcpu) || signal_pending(current) ||
-		    (uninit &&
-		     vcpu->arch.mp_state != KVM_MP_STATE_UNINITIALIZED))
-			break;
-		schedule();
+	/* MSR_KVM_POLL_CONTROL bit 0 clear: the guest polls itself. */
+	poll = apic && max && vcpu->arch.mp_state == KVM_MP_STATE_HALTED &&
+	       (vcpu->arch.pv.poll_control & 1);
+	if (!poll) {
+		if (apic)
+			apic->halt_poll_ns = 0;
+		kvm_irq_sleep(vcpu, uninit);
+		goto out;
 	}
-	finish_wait(&vcpu->arch.wq, &wait);
+	start = ktime_get_ns();
+	if (apic->halt_poll_ns &&
+	    kvm_irq_halt_poll(vcpu, start, min(apic->halt_poll_ns, max)))
+		return EXIT_RESUME;
+	kvm_irq_sleep(vcpu, false);
+	/* A signal says nothing about when the next interrupt comes. */
+	if (!signal_pending(current))
+		apic->halt_poll_ns = halt_poll_next(apic->halt_poll_ns,
+						    ktime_get_ns() - start, max);
+out:
 	if (uninit && !signal_pending(current))
 		return -EAGAIN;
 	return EXIT_RESUME;

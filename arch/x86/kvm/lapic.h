@@ -51,6 +51,13 @@ struct kvm_lapic {
 	u8 sipi_vector;
 
 	/*
+	 * Halt polling (irq.c, vCPU thread only): how long this vCPU polls
+	 * before it sleeps in HLT, grown and shrunk from how long its recent
+	 * HLTs lasted.  Here because only a vCPU with an APIC sleeps in HLT.
+	 */
+	u32 halt_poll_ns;
+
+	/*
 	 * Split irqchip (vCPU thread): an EOI userspace's IOAPIC must hear
 	 * (KVM_EXIT_IOAPIC_EOI), and the ExtINT vector of KVM_INTERRUPT;
 	 * -1 for none.
