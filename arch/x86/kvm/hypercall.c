@@ -14,15 +14,7 @@
 #include "kvm_para.h"
 #include "irq.h"
 
-/* walk.h spells a few CR bits like the kernel (same values): see translate.c. */
-#undef X86_CR0_WP
-#undef X86_CR0_PG
-#undef X86_CR4_PSE
-#undef X86_CR4_PAE
-#undef X86_CR4_LA57
-#undef X86_CR4_SMEP
-#undef X86_CR4_SMAP
-#include "mmu/walk.h"
+#include "mmu/translate.h"
 
 #define HYPERCALL_INSN_LEN	3
 static const u8 insn_vmcall[HYPERCALL_INSN_LEN] = { 0x0f, 0x01, 0xc1 };
@@ -91,46 +83,18 @@ int kvm_emulate_hypercall(struct kvm_vcpu *vcpu)
 
 /* ---- VMCALL --------------------------------------------------------------- */
 
-static int walk_read_pte(void *opaque, u64 gpa, u64 *pte, unsigned int size)
-{
-	struct kvm_vcpu *vcpu = opaque;
-
-	*pte = 0;
-	return kvm_read_guest(vcpu->kvm, gpa, pte, size) ? -1 : 0;
-}
-
-static int walk_cmpxchg_pte(void *opaque, u64 gpa, u64 old, u64 new,
-			    unsigned int size)
-{
-	return -1;	/* X86_WALK_NO_AD: never called */
-}
-
-static const struct x86_walk_ops walk_ops = {
-	.read_pte = walk_read_pte,
-	.cmpxchg_pte = walk_cmpxchg_pte,
-};
-
 /* The guest-physical address of each byte of the instruction at RIP. */
 static bool insn_gpas(struct kvm_vcpu *vcpu, gpa_t *gpa, int len)
 {
-	struct kvm_cpuid_entry2 *e = kvm_find_cpuid_entry(vcpu, 0x80000001, 0);
-	struct x86_walk_regs regs = {
-		.cr0 = kvm_x86_ops->get_cr(vcpu, 0),
-		.cr3 = kvm_x86_ops->get_cr(vcpu, 3),
-		.cr4 = kvm_x86_ops->get_cr(vcpu, 4),
-		.efer = kvm_x86_ops->get_efer(vcpu),
-		.rflags = kvm_get_rflags(vcpu),
-		.maxphyaddr = host_maxphyaddr,
-		/* CPUID 0x8000_0001 EDX[26]: 1 GiB pages. */
-		.gbpages = e && (e->edx & BIT(26)),
-	};
-	u32 access = X86_WALK_FETCH | X86_WALK_NO_AD;
+	struct x86_walk_regs regs;
+	u32 access = X86_WALK_FETCH;
 	struct x86_walk_result res;
 	struct kvm_segment cs;
 	u64 la;
 	bool ok = true;
 	int i;
 
+	kvm_walk_regs(vcpu, &regs);
 	kvm_x86_ops->get_segment(vcpu, &cs, VCPU_SREG_CS);
 	if (kvm_x86_ops->get_cpl(vcpu) == 3)
 		access |= X86_WALK_USER;
@@ -139,7 +103,7 @@ static bool insn_gpas(struct kvm_vcpu *vcpu, gpa_t *gpa, int len)
 		la = (u32)(la + cs.base);
 	down_read(&vcpu->kvm->slots_lock);
 	for (i = 0; i < len && ok; i++) {
-		ok = x86_walk(&walk_ops, vcpu, &regs, la + i, access, &res) ==
+		ok = kvm_walk_noad(vcpu, &regs, la + i, access, &res) ==
 		     X86_WALK_OK;
 		gpa[i] = res.gpa;
 	}

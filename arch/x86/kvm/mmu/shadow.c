@@ -47,17 +47,6 @@
 #include "x86.h"
 #include "shadow.h"
 
-/*
- * walk.h spells a few CR bits like the kernel does (same values); it is
- * written for code without kernel headers, so make room for its names.
- */
-#undef X86_CR0_WP
-#undef X86_CR0_PG
-#undef X86_CR4_PSE
-#undef X86_CR4_PAE
-#undef X86_CR4_LA57
-#undef X86_CR4_SMEP
-#undef X86_CR4_SMAP
 #include "walk.h"
 
 bool kvm_shadow_paging;
