@@ -262,12 +262,39 @@ static void drain_console(void)
 	}
 }
 
+static void __attribute__((noreturn)) run_command(char **argv);
+
+/*
+ * The session leader owns the console.  When it exits, the kernel hangs
+ * the terminal up, and the serial driver throws away what the command
+ * wrote but was not sent yet.  So the leader is not the command: it waits
+ * for the command, lets the console drain, and exits with its status.
+ */
 static void __attribute__((noreturn)) run_child(char **argv)
+{
+	int status;
+	pid_t cmd;
+
+	setup_tty();
+	cmd = fork();
+	if (cmd < 0) {
+		say("cannot fork: %s", strerror(errno));
+		_exit(126);
+	}
+	if (cmd == 0)
+		run_command(argv);
+	while (waitpid(cmd, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(126);
+	tcdrain(1);
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+static void __attribute__((noreturn)) run_command(char **argv)
 {
 	static char *shell_argv[2];
 	const char *cwd = conf("cwd", "/");
 
-	setup_tty();
 	if (chdir(cwd) < 0)
 		chdir("/");
 	clearenv();
