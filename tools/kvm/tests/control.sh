@@ -315,7 +315,17 @@ try:
     s.sendall(struct.pack("<IHHII", 0x4d564b4c, 1, 3, 0, 0))
 except OSError:
     pass    # refused before the request was read: the reply is waiting
-print(s.recv(4096)[20:].decode())' "$sock" 2>&1)
+# The reply may come in more than one piece: read to the end.
+data = b""
+while True:
+    try:
+        chunk = s.recv(4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    data += chunk
+print(data[20:].decode())' "$sock" 2>&1)
 	chmod 0700 "$XDG_RUNTIME_DIR" "$XDG_RUNTIME_DIR/lkvm"
 	chmod 0600 "$sock"
 	echo "$out"
