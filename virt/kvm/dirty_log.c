@@ -113,7 +113,8 @@ bool kvm_dirty_log_mark(struct kvm *kvm, struct kvm_vcpu *vcpu,
 	if (!vcpu && atomic_read(&kvm->online_vcpus))
 		vcpu = READ_ONCE(kvm->vcpus[0]);
 	/* No vCPU: no guest ran, nothing of it can be migrated yet. */
-	return !vcpu || kvm_dirty_ring_push(vcpu, slot->id,
+	return !vcpu || kvm_dirty_ring_push(vcpu,
+					    (u32)slot->as_id << 16 | slot->id,
 					    gfn - slot->base_gfn);
 }
 
@@ -125,6 +126,15 @@ void kvm_mark_page_dirty(struct kvm *kvm, gfn_t gfn)
 		kvm_dirty_log_mark(kvm, NULL, slot, gfn);
 }
 EXPORT_SYMBOL_GPL(kvm_mark_page_dirty);
+
+/* A write on @vcpu's behalf, in the address space it is in now. */
+void kvm_vcpu_mark_page_dirty(struct kvm_vcpu *vcpu, gfn_t gfn)
+{
+	struct kvm_memory_slot *slot = kvm_vcpu_gfn_to_memslot(vcpu, gfn);
+
+	if (slot)
+		kvm_dirty_log_mark(vcpu->kvm, vcpu, slot, gfn);
+}
 
 /* ---- KVM_ENABLE_CAP ---------------------------------------------------- */
 
@@ -165,16 +175,10 @@ long kvm_vm_ioctl_enable_dirty_cap(struct kvm *kvm, void __user *argp)
 
 /* ---- KVM_GET_DIRTY_LOG and KVM_CLEAR_DIRTY_LOG ------------------------ */
 
-/*
- * Upstream x86 has two address spaces (the second for SMM): a slot id there
- * is valid and names no slot (-ENOENT); beyond it is -EINVAL.  ukvm's second
- * address space is always empty.
- */
-#define KVM_DIRTY_LOG_AS_NUM	2
-
+/* A slot id carries its address space in bits 16 and up, as upstream's. */
 static bool kvm_dirty_log_bad_id(u32 id)
 {
-	return (id >> 16) >= KVM_DIRTY_LOG_AS_NUM ||
+	return (id >> 16) >= KVM_ADDRESS_SPACE_NUM ||
 	       (u16)id >= KVM_USER_MEM_SLOTS;
 }
 
@@ -187,7 +191,7 @@ static int kvm_dirty_log_slot(struct kvm *kvm, u32 id,
 		return -ENXIO;
 	if (kvm_dirty_log_bad_id(id))
 		return -EINVAL;
-	*slot = (id >> 16) ? NULL : kvm->slots.by_id[(u16)id];
+	*slot = kvm->slots[id >> 16].by_id[(u16)id];
 	if (!*slot || !(*slot)->dirty_bitmap)
 		return -ENOENT;
 	return 0;

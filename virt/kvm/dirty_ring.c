@@ -137,7 +137,7 @@ static void kvm_dirty_batch_flush(struct kvm *kvm, struct kvm_dirty_batch *b)
 	if (!b->mask)
 		return;
 	/* A slot deleted or moved since then has nothing left to protect. */
-	slot = kvm->slots.by_id[b->slot];
+	slot = kvm->slots[b->slot >> 16].by_id[(u16)b->slot];
 	if (slot && b->base + __fls(b->mask) < slot->npages)
 		kvm_arch_write_protect_gfns(kvm, slot, b->base, b->mask);
 	b->mask = 0;
@@ -146,8 +146,9 @@ static void kvm_dirty_batch_flush(struct kvm *kvm, struct kvm_dirty_batch *b)
 static void kvm_dirty_batch_add(struct kvm *kvm, struct kvm_dirty_batch *b,
 				u32 slot, u64 offset)
 {
-	/* Entries of other address spaces or bad slots cannot be ours. */
-	if ((slot >> 16) || (u16)slot >= KVM_USER_MEM_SLOTS)
+	/* Entries naming no address space or slot cannot be ours. */
+	if ((slot >> 16) >= KVM_ADDRESS_SPACE_NUM ||
+	    (u16)slot >= KVM_USER_MEM_SLOTS)
 		return;
 	if (b->mask && b->slot == slot && offset >= b->base &&
 	    offset - b->base < BITS_PER_LONG) {

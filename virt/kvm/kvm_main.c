@@ -67,6 +67,8 @@ static long kvm_generic_check_extension(struct kvm *kvm, long ext)
 		return KVM_MAX_VCPU_IDS;
 	case KVM_CAP_NR_MEMSLOTS:
 		return KVM_USER_MEM_SLOTS;
+	case KVM_CAP_MULTI_ADDRESS_SPACE:
+		return KVM_ADDRESS_SPACE_NUM;
 	default:
 		return kvm_dirty_check_extension(ext);
 	}

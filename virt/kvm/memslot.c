@@ -9,6 +9,9 @@
  * KVM_MEM_LOG_DIRTY_PAGES may be set and cleared on a live slot: the slot
  * gets its dirty bitmap (unless the VM uses dirty rings) and the MMU starts
  * or stops write-protecting it (dirty_log.c, dirty.h).
+ * Each address space (KVM_CAP_MULTI_ADDRESS_SPACE, the slot number's bits
+ * 16 and up) has its own slots; kvm_vcpu_*() look in the one the vCPU is
+ * in now (kvm_arch_vcpu_as_id), kvm_*() in address space 0.
  */
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -25,9 +28,10 @@ enum kvm_mr_change {
 
 #define KVM_MEM_VALID_FLAGS	(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY)
 
-struct kvm_memory_slot *kvm_gfn_to_memslot(struct kvm *kvm, gfn_t gfn)
+struct kvm_memory_slot *__kvm_gfn_to_memslot(struct kvm *kvm, int as_id,
+					      gfn_t gfn)
 {
-	struct kvm_memslots *slots = &kvm->slots;
+	struct kvm_memslots *slots = &kvm->slots[as_id];
 	struct kvm_memory_slot *s;
 	int i;
 
@@ -39,10 +43,22 @@ struct kvm_memory_slot *kvm_gfn_to_memslot(struct kvm *kvm, gfn_t gfn)
 	return NULL;
 }
 
-static bool kvm_memslot_overlaps(struct kvm *kvm, u16 id, gfn_t start,
-				 unsigned long npages)
+struct kvm_memory_slot *kvm_gfn_to_memslot(struct kvm *kvm, gfn_t gfn)
 {
-	struct kvm_memslots *slots = &kvm->slots;
+	return __kvm_gfn_to_memslot(kvm, 0, gfn);
+}
+
+struct kvm_memory_slot *kvm_vcpu_gfn_to_memslot(struct kvm_vcpu *vcpu,
+						gfn_t gfn)
+{
+	return __kvm_gfn_to_memslot(vcpu->kvm, kvm_arch_vcpu_as_id(vcpu), gfn);
+}
+
+/* Slots of different address spaces may overlap: they are different views. */
+static bool kvm_memslot_overlaps(struct kvm *kvm, int as_id, u16 id,
+				 gfn_t start, unsigned long npages)
+{
+	struct kvm_memslots *slots = &kvm->slots[as_id];
 	struct kvm_memory_slot *s;
 	int i;
 
@@ -59,7 +75,7 @@ static bool kvm_memslot_overlaps(struct kvm *kvm, u16 id, gfn_t start,
 
 static void kvm_memslot_unlink(struct kvm *kvm, struct kvm_memory_slot *slot)
 {
-	struct kvm_memslots *slots = &kvm->slots;
+	struct kvm_memslots *slots = &kvm->slots[slot->as_id];
 	int i;
 
 	for (i = 0; i < slots->nr_active; i++) {
@@ -79,7 +95,7 @@ static bool kvm_memslot_wants_bitmap(struct kvm *kvm, u32 flags)
 static int kvm_memslot_create(struct kvm *kvm,
 			      const struct kvm_memory_slot *new)
 {
-	struct kvm_memslots *slots = &kvm->slots;
+	struct kvm_memslots *slots = &kvm->slots[new->as_id];
 	struct kvm_memory_slot *slot;
 
 	slot = kmemdup(new, sizeof(*new), GFP_KERNEL_ACCOUNT);
@@ -138,7 +154,8 @@ static int kvm_check_memory_region(const struct kvm_userspace_memory_region *m)
 	    !access_ok((void __user *)(unsigned long)m->userspace_addr,
 		       m->memory_size))
 		return -EINVAL;
-	if ((m->slot >> 16) != 0 || (u16)m->slot >= KVM_USER_MEM_SLOTS)
+	if ((m->slot >> 16) >= KVM_ADDRESS_SPACE_NUM ||
+	    (u16)m->slot >= KVM_USER_MEM_SLOTS)
 		return -EINVAL;
 	if (m->guest_phys_addr + m->memory_size < m->guest_phys_addr)
 		return -EINVAL;
@@ -179,7 +196,7 @@ static int __kvm_set_memory_region(struct kvm *kvm,
 	if (r)
 		return r;
 
-	old = kvm->slots.by_id[(u16)m->slot];
+	old = kvm->slots[m->slot >> 16].by_id[(u16)m->slot];
 	if (!m->memory_size) {
 		if (!old)
 			return -EINVAL;
@@ -191,6 +208,7 @@ static int __kvm_set_memory_region(struct kvm *kvm,
 	}
 
 	new.id = (u16)m->slot;
+	new.as_id = m->slot >> 16;
 	new.flags = m->flags;
 	new.base_gfn = m->guest_phys_addr >> PAGE_SHIFT;
 	new.npages = m->memory_size >> PAGE_SHIFT;
@@ -201,7 +219,8 @@ static int __kvm_set_memory_region(struct kvm *kvm,
 		return r > 0 ? 0 : r;
 
 	if ((change == KVM_MR_CREATE || change == KVM_MR_MOVE) &&
-	    kvm_memslot_overlaps(kvm, new.id, new.base_gfn, new.npages))
+	    kvm_memslot_overlaps(kvm, new.as_id, new.id, new.base_gfn,
+				 new.npages))
 		return -EEXIST;
 
 	r = kvm_arch_prepare_memory_region(kvm, &new);
@@ -242,14 +261,17 @@ int kvm_set_memory_region(struct kvm *kvm,
 
 void kvm_free_memslots(struct kvm *kvm)
 {
-	struct kvm_memslots *slots = &kvm->slots;
-	int i;
+	struct kvm_memslots *slots;
+	int as, i;
 
-	for (i = 0; i < slots->nr_active; i++) {
-		kvm_dirty_bitmap_free(slots->active[i]);
-		kfree(slots->active[i]);
+	for (as = 0; as < KVM_ADDRESS_SPACE_NUM; as++) {
+		slots = &kvm->slots[as];
+		for (i = 0; i < slots->nr_active; i++) {
+			kvm_dirty_bitmap_free(slots->active[i]);
+			kfree(slots->active[i]);
+		}
+		memset(slots, 0, sizeof(*slots));
 	}
-	memset(slots, 0, sizeof(*slots));
 }
 
 /*
@@ -257,7 +279,7 @@ void kvm_free_memslots(struct kvm *kvm)
  * slots_lock for read.  Returns -EFAULT where no slot backs the range or
  * the user mapping faults.
  */
-static int kvm_guest_copy(struct kvm *kvm, gpa_t gpa, void *data,
+static int kvm_guest_copy(struct kvm *kvm, int as_id, gpa_t gpa, void *data,
 			  unsigned long len, bool write)
 {
 	struct kvm_memory_slot *slot;
@@ -266,7 +288,7 @@ static int kvm_guest_copy(struct kvm *kvm, gpa_t gpa, void *data,
 	while (len) {
 		chunk = min_t(unsigned long, len,
 			      PAGE_SIZE - offset_in_page(gpa));
-		slot = kvm_gfn_to_memslot(kvm, gpa >> PAGE_SHIFT);
+		slot = __kvm_gfn_to_memslot(kvm, as_id, gpa >> PAGE_SHIFT);
 		if (!slot || (write && (slot->flags & KVM_MEM_READONLY)))
 			return -EFAULT;
 		hva = gfn_to_hva_memslot(slot, gpa >> PAGE_SHIFT) +
@@ -286,20 +308,44 @@ static int kvm_guest_copy(struct kvm *kvm, gpa_t gpa, void *data,
 
 int kvm_read_guest(struct kvm *kvm, gpa_t gpa, void *data, unsigned long len)
 {
-	return kvm_guest_copy(kvm, gpa, data, len, false);
+	return kvm_guest_copy(kvm, 0, gpa, data, len, false);
+}
+
+int kvm_vcpu_read_guest(struct kvm_vcpu *vcpu, gpa_t gpa, void *data,
+			unsigned long len)
+{
+	return kvm_guest_copy(vcpu->kvm, kvm_arch_vcpu_as_id(vcpu), gpa, data,
+			      len, false);
+}
+
+static int kvm_write_guest_as(struct kvm *kvm, struct kvm_vcpu *vcpu,
+			      gpa_t gpa, const void *data, unsigned long len)
+{
+	gfn_t gfn = gpa >> PAGE_SHIFT, end = (gpa + len - 1) >> PAGE_SHIFT;
+	int as_id = vcpu ? kvm_arch_vcpu_as_id(vcpu) : 0;
+	int r;
+
+	if (!len)
+		return 0;
+	r = kvm_guest_copy(kvm, as_id, gpa, (void *)data, len, true);
+	/* Even a partial copy may have written some of the pages. */
+	for (; gfn <= end; gfn++) {
+		if (vcpu)
+			kvm_vcpu_mark_page_dirty(vcpu, gfn);
+		else
+			kvm_mark_page_dirty(kvm, gfn);
+	}
+	return r;
 }
 
 int kvm_write_guest(struct kvm *kvm, gpa_t gpa, const void *data,
 		    unsigned long len)
 {
-	gfn_t gfn = gpa >> PAGE_SHIFT, end = (gpa + len - 1) >> PAGE_SHIFT;
-	int r;
+	return kvm_write_guest_as(kvm, NULL, gpa, data, len);
+}
 
-	if (!len)
-		return 0;
-	r = kvm_guest_copy(kvm, gpa, (void *)data, len, true);
-	/* Even a partial copy may have written some of the pages. */
-	for (; gfn <= end; gfn++)
-		kvm_mark_page_dirty(kvm, gfn);
-	return r;
+int kvm_vcpu_write_guest(struct kvm_vcpu *vcpu, gpa_t gpa, const void *data,
+			 unsigned long len)
+{
+	return kvm_write_guest_as(vcpu->kvm, vcpu, gpa, data, len);
 }

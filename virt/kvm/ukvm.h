@@ -35,6 +35,12 @@ typedef u64 gfn_t;
 #define KVM_MAX_VCPUS		KVM_ARCH_MAX_VCPUS
 #define KVM_MAX_VCPU_IDS	KVM_ARCH_MAX_VCPU_IDS
 #define KVM_USER_MEM_SLOTS	509
+/*
+ * Memslot address spaces (KVM_CAP_MULTI_ADDRESS_SPACE): a slot number
+ * carries its address space in bits 16 and up.  Which one a vCPU sees is
+ * the architecture's (x86: 1 while in System Management Mode).
+ */
+#define KVM_ADDRESS_SPACE_NUM	KVM_ARCH_ADDRESS_SPACE_NUM
 /* A slot's page count must fit the dirty bitmap's int-sized indexing. */
 #define KVM_MEM_MAX_NR_PAGES	((1UL << 31) - 1)
 
@@ -46,6 +52,7 @@ typedef u64 gfn_t;
 
 struct kvm_memory_slot {
 	u16 id;
+	u16 as_id;		/* its address space */
 	u32 flags;
 	gfn_t base_gfn;
 	unsigned long npages;
@@ -74,7 +81,7 @@ struct kvm {
 	refcount_t users;		/* the VM fd plus one per vCPU fd */
 	struct mutex lock;		/* protects vcpus[], created_vcpus */
 	struct rw_semaphore slots_lock;	/* protects slots, see above */
-	struct kvm_memslots slots;
+	struct kvm_memslots slots[KVM_ADDRESS_SPACE_NUM];
 	int created_vcpus;
 	atomic_t online_vcpus;		/* vcpus[0..online_vcpus) are valid */
 	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
@@ -140,11 +147,24 @@ void kvm_make_all_cpus_request(struct kvm *kvm, int req);
 /* Memslots (memslot.c). */
 int kvm_set_memory_region(struct kvm *kvm,
 			  const struct kvm_userspace_memory_region *mem);
+struct kvm_memory_slot *__kvm_gfn_to_memslot(struct kvm *kvm, int as_id,
+					      gfn_t gfn);
+/* Address space 0, what the VM sees outside SMM. */
 struct kvm_memory_slot *kvm_gfn_to_memslot(struct kvm *kvm, gfn_t gfn);
 void kvm_free_memslots(struct kvm *kvm);
 int kvm_read_guest(struct kvm *kvm, gpa_t gpa, void *data, unsigned long len);
 int kvm_write_guest(struct kvm *kvm, gpa_t gpa, const void *data,
 		    unsigned long len);
+/*
+ * The same through the address space @vcpu is in now (kvm_arch_vcpu_as_id);
+ * the caller holds slots_lock for read.
+ */
+struct kvm_memory_slot *kvm_vcpu_gfn_to_memslot(struct kvm_vcpu *vcpu,
+						gfn_t gfn);
+int kvm_vcpu_read_guest(struct kvm_vcpu *vcpu, gpa_t gpa, void *data,
+			unsigned long len);
+int kvm_vcpu_write_guest(struct kvm_vcpu *vcpu, gpa_t gpa, const void *data,
+			 unsigned long len);
 
 /*
  * Dirty logging (dirty_log.c).  kvm_mark_page_dirty() logs a write the
@@ -154,6 +174,7 @@ int kvm_write_guest(struct kvm *kvm, gpa_t gpa, const void *data,
  * does not log.  kvm_write_guest() already calls it for what it writes.
  */
 void kvm_mark_page_dirty(struct kvm *kvm, gfn_t gfn);
+void kvm_vcpu_mark_page_dirty(struct kvm_vcpu *vcpu, gfn_t gfn);
 
 static inline unsigned long gfn_to_hva_memslot(const struct kvm_memory_slot *s,
 					       gfn_t gfn)
@@ -193,6 +214,8 @@ void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu);
 long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 			 unsigned long arg);
 int kvm_arch_vcpu_run(struct kvm_vcpu *vcpu);
+/* The memslot address space @vcpu sees now; its own thread, or its ioctl. */
+int kvm_arch_vcpu_as_id(struct kvm_vcpu *vcpu);
 int kvm_arch_prepare_memory_region(struct kvm *kvm,
 				   const struct kvm_memory_slot *new);
 /* The slot's range must no longer be reachable by any vCPU on return. */

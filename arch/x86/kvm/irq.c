@@ -20,6 +20,7 @@
 #include "i8259.h"
 #include "i8254.h"
 #include "kvm_para.h"
+#include "smm.h"
 
 /* MSI address and data (SDM vol 3, 10.11.1 and 10.11.2). */
 #define MSI_ADDR_DEST_SHIFT	12
@@ -676,6 +677,8 @@ static long kvm_mp_state(struct kvm_vcpu *vcpu, void __user *argp, bool set)
 		return -EFAULT;
 	if (!vcpu->arch.apic)
 		return mp.mp_state == KVM_MP_STATE_RUNNABLE ? 0 : -EINVAL;
+	if (kvm_smm_blocks_mp_state(vcpu, mp.mp_state))
+		return -EINVAL;
 	switch (mp.mp_state) {
 	case KVM_MP_STATE_SIPI_RECEIVED:
 		/* Restore a SIPI in flight with the vector already set. */
@@ -944,7 +947,7 @@ static bool kvm_vcpu_wakeup(struct kvm_vcpu *vcpu)
 		vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
 		return true;
 	}
-	if (atomic_read(&vcpu->arch.nmi_pending) ||
+	if (atomic_read(&vcpu->arch.nmi_pending) || kvm_smm_wakes(vcpu) ||
 	    (kvm_cpu_has_interrupt(vcpu) &&
 	     (kvm_x86_ops->get_rflags(vcpu) & X86_EFLAGS_IF))) {
 		vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;

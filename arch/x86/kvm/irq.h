@@ -119,6 +119,8 @@ void kvm_lapic_reset(struct kvm_vcpu *vcpu, bool init);
 int kvm_irq_delivery_to_apic(struct kvm *kvm, struct kvm_vcpu *src,
 			     const struct kvm_lapic_irq *irq);
 void kvm_lapic_process_events(struct kvm_vcpu *vcpu);
+bool kvm_lapic_init_latched(struct kvm_vcpu *vcpu);
+void kvm_lapic_latch_init(struct kvm_vcpu *vcpu, bool latched);
 int kvm_lapic_has_interrupt(struct kvm_vcpu *vcpu);
 int kvm_lapic_tpr_blocked(struct kvm_vcpu *vcpu);
 void kvm_lapic_ack_interrupt(struct kvm_vcpu *vcpu, int vector);

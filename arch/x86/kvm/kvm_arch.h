@@ -14,6 +14,8 @@
 #define KVM_ARCH_MAX_VCPUS	256
 #define KVM_ARCH_MAX_VCPU_IDS	1024
 #define KVM_MAX_MCE_BANKS	32	/* KVM_CAP_MCE */
+/* Address space 1 is what a vCPU in System Management Mode sees (smm.c). */
+#define KVM_ARCH_ADDRESS_SPACE_NUM	2
 
 /* Indices into kvm_vcpu_arch.regs[], in the hardware's encoding order. */
 enum kvm_reg {
@@ -32,6 +34,7 @@ enum {
 	KVM_REQ_MSR_FILTER_CHANGED, /* recompute the MSR intercepts */
 	KVM_REQ_CLOCK_UPDATE,	/* rewrite the guest's kvmclock (pvclock.c) */
 	KVM_REQ_TLB_FLUSH_CR3,	/* MOV to CR3: flush all but global pages */
+	KVM_REQ_SMI,		/* an SMI arrived from the local APIC (smm.c) */
 };
 
 /* The nested page table root and what protects it. */
@@ -78,7 +81,11 @@ struct kvm_lapic;
 struct kvm_shadow_mmu;
 
 struct kvm_arch {
-	struct kvm_mmu mmu;
+	/* One nested page table per memslot address space; @mmu is the first. */
+	union {
+		struct kvm_mmu mmu;
+		struct kvm_mmu as_mmu[KVM_ARCH_ADDRESS_SPACE_NUM];
+	};
 	/* KVM_CREATE_IRQCHIP and KVM_CREATE_PIT2 (irq.c, i8254.c). */
 	struct kvm_x86_irqchip *irqchip;
 	struct kvm_pit *pit;
@@ -133,6 +140,17 @@ struct kvm_mmio_request {
 	u8 nr_wr;		/* queued writes */
 	u8 wr_pos;		/* the write userspace has now */
 	struct kvm_mmio_frag pending;	/* the read userspace has now */
+};
+
+/*
+ * System Management Mode (smm.c).  Only the vCPU's own thread changes it
+ * (its run loop and ioctls); other CPUs post SMIs with KVM_REQ_SMI.
+ */
+struct kvm_vcpu_smm {
+	bool in_smm;		/* memslot address space 1 is in force */
+	bool inside_nmi;	/* entered with NMIs blocked: RSM keeps them so */
+	bool smi_pending;	/* taken at the next instruction boundary */
+	u64 smbase;		/* MSR_IA32_SMBASE */
 };
 
 struct kvm_cpuid_entry2;
@@ -210,6 +228,7 @@ struct kvm_vcpu_arch {
 	u64 nmi_iret_rip;
 
 	struct kvm_vcpu_pv pv;	/* kvm_para.c, pvclock.c */
+	struct kvm_vcpu_smm smm;
 
 	void *backend;		/* hardware-specific vCPU state */
 };

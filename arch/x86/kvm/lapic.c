@@ -17,6 +17,7 @@
 
 #include "lapic.h"
 #include "kvm_para.h"
+#include "smm.h"
 
 /* Version register: an integrated APIC, version 0x14, 6 LVT entries. */
 #define APIC_VERSION_VALUE	(0x14 | ((6 - 1) << 16))
@@ -239,8 +240,12 @@ static int apic_accept_irq(struct kvm_lapic *apic,
 		smp_wmb();
 		set_bit(KVM_APIC_SIPI, &apic->pending_events);
 		break;
+	case APIC_DM_SMI:
+		if (!kvm_smm_post_smi(vcpu))
+			return 0;
+		break;
 	default:
-		/* SMI: no SMM.  ExtINT: only LINT0 carries it, see above. */
+		/* ExtINT: only LINT0 carries it, see above. */
 		return 0;
 	}
 	kvm_make_request(KVM_REQ_EVENT, vcpu);
@@ -1066,9 +1071,15 @@ static void apic_accept_init_sipi(struct kvm_lapic *apic)
 	struct kvm_vcpu *vcpu = apic->vcpu;
 	struct kvm_segment cs;
 
+	/* In SMM INIT stays latched until RSM; a SIPI meanwhile is lost. */
+	if (kvm_smm_blocks_init(vcpu)) {
+		clear_bit(KVM_APIC_SIPI, &apic->pending_events);
+		return;
+	}
 	if (test_and_clear_bit(KVM_APIC_INIT, &apic->pending_events)) {
 		kvm_x86_ops->vcpu_reset(vcpu);
 		kvm_vcpu_reset_state(vcpu);
+		kvm_smm_vcpu_reset(vcpu, true);
 		kvm_lapic_reset(vcpu, true);
 		kvm_pv_vcpu_reset(vcpu);
 		atomic_set(&vcpu->arch.nmi_pending, 0);
@@ -1091,6 +1102,26 @@ static void apic_accept_init_sipi(struct kvm_lapic *apic)
 		kvm_rip_write(vcpu, 0);
 		vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
 	}
+}
+
+/* KVM_GET/SET_VCPU_EVENTS' smi.latched_init: an INIT held back by SMM. */
+bool kvm_lapic_init_latched(struct kvm_vcpu *vcpu)
+{
+	struct kvm_lapic *apic = vcpu_apic(vcpu);
+
+	return apic && test_bit(KVM_APIC_INIT, &apic->pending_events);
+}
+
+void kvm_lapic_latch_init(struct kvm_vcpu *vcpu, bool latched)
+{
+	struct kvm_lapic *apic = vcpu_apic(vcpu);
+
+	if (!apic)
+		return;
+	if (latched)
+		set_bit(KVM_APIC_INIT, &apic->pending_events);
+	else
+		clear_bit(KVM_APIC_INIT, &apic->pending_events);
 }
 
 void kvm_lapic_process_events(struct kvm_vcpu *vcpu)

@@ -11,6 +11,7 @@
 #include "x86.h"
 #include "irq.h"
 #include "kvm_para.h"
+#include "smm.h"
 
 /* Entries per KVM_GET/SET_MSRS call (upstream's MAX_IO_MSRS). */
 #define KVM_MAX_MSRS_IOCTL	256
@@ -42,6 +43,7 @@ static const u32 msrs_to_save[] = {
 	MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK_NEW,
 	MSR_KVM_STEAL_TIME, MSR_KVM_PV_EOI_EN, MSR_KVM_POLL_CONTROL,
 	MSR_IA32_MCG_STATUS, MSR_IA32_MCG_CTL, MSR_IA32_UCODE_REV, MSR_K7_HWCR,
+	MSR_IA32_SMBASE,
 };
 
 static const u32 feature_msrs[] = {
@@ -282,6 +284,9 @@ int kvm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 	r = kvm_mce_get_msr(vcpu, index, data, host);
 	if (r != -ENOENT)
 		return r;
+	r = kvm_smm_get_msr(vcpu, index, data, host);
+	if (r != -ENOENT)
+		return r;
 
 	switch (index) {
 	case MSR_EFER:
@@ -371,6 +376,9 @@ int kvm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data, bool host)
 	if (r != -ENOENT)
 		return r;
 	r = kvm_mce_set_msr(vcpu, index, data, host);
+	if (r != -ENOENT)
+		return r;
+	r = kvm_smm_set_msr(vcpu, index, data, host);
 	if (r != -ENOENT)
 		return r;
 	switch (index) {

@@ -11,6 +11,7 @@
 #include <asm/processor-flags.h>
 
 #include "x86.h"
+#include "smm.h"
 
 #define X86_NMI_VECTOR	2
 
@@ -482,6 +483,7 @@ static long kvm_get_vcpu_events(struct kvm_vcpu *vcpu, void __user *argp)
 	e.interrupt.shadow = kvm_x86_ops->get_interrupt_shadow(vcpu) ?
 			     KVM_X86_SHADOW_INT_MOV_SS : 0;
 	e.flags = KVM_VCPUEVENT_VALID_SHADOW;
+	kvm_smm_get_events(vcpu, &e);
 	return copy_to_user(argp, &e, sizeof(e)) ? -EFAULT : 0;
 }
 
@@ -507,7 +509,7 @@ static long kvm_set_vcpu_events(struct kvm_vcpu *vcpu, void __user *argp)
 		return -EINVAL;
 	if (e.nmi.injected || e.nmi.pending)
 		return -EINVAL;
-	if ((e.flags & KVM_VCPUEVENT_VALID_SMM) && e.smi.smm)
+	if (kvm_smm_check_events(vcpu, &e))
 		return -EINVAL;
 
 	ex->pending = e.exception.injected;
@@ -518,6 +520,7 @@ static long kvm_set_vcpu_events(struct kvm_vcpu *vcpu, void __user *argp)
 	vcpu->arch.interrupt.nr = e.interrupt.nr;
 	if (e.flags & KVM_VCPUEVENT_VALID_SHADOW)
 		kvm_x86_ops->set_interrupt_shadow(vcpu, e.interrupt.shadow);
+	kvm_smm_set_events(vcpu, &e);
 	return 0;
 }
 

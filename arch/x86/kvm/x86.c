@@ -18,6 +18,7 @@
 #include "irq.h"
 #include "kvm_para.h"
 #include "mmu/shadow.h"
+#include "smm.h"
 
 const struct kvm_x86_ops *kvm_x86_ops;
 u64 host_efer;
@@ -86,6 +87,8 @@ long kvm_arch_check_extension(struct kvm *kvm, long ext)
 		return !!(kvm_pv_features() & BIT(KVM_FEATURE_STEAL_TIME));
 	case KVM_CAP_MCE:
 		return KVM_MAX_MCE_BANKS;
+	case KVM_CAP_X86_SMM:
+		return kvm_smm_supported();
 	default:
 		return kvm_irq_check_extension(kvm, ext);
 	}
@@ -255,7 +258,7 @@ int kvm_arch_prepare_memory_region(struct kvm *kvm,
 
 void kvm_arch_flush_memslot(struct kvm *kvm, const struct kvm_memory_slot *old)
 {
-	kvm_mmu_zap_range(kvm, old->base_gfn, old->npages);
+	kvm_mmu_zap_range(kvm, old->as_id, old->base_gfn, old->npages);
 }
 
 long kvm_arch_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg)
@@ -334,6 +337,7 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 	}
 	kvm_vcpu_reset_state(vcpu);
 	kvm_msr_vcpu_reset(vcpu);
+	kvm_smm_vcpu_reset(vcpu, false);
 	kvm_mce_vcpu_create(vcpu);
 	vcpu->arch.tsc_khz = tsc_khz;
 	r = kvm_irq_vcpu_create(vcpu);
@@ -389,6 +393,8 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 		return kvm_vcpu_ioctl_setup_mce(vcpu, argp);
 	case KVM_X86_SET_MCE:
 		return kvm_vcpu_ioctl_set_mce(vcpu, argp);
+	case KVM_SMI:
+		return kvm_vcpu_ioctl_smi(vcpu);
 	default:
 		r = kvm_irq_vcpu_ioctl(vcpu, ioctl, arg);
 		if (r != -ENOTTY)
@@ -474,6 +480,7 @@ int kvm_emulate_shutdown(struct kvm_vcpu *vcpu)
 {
 	/* Like INIT: the hardware state is gone (see the backend). */
 	kvm_vcpu_reset_state(vcpu);
+	kvm_smm_vcpu_reset(vcpu, true);
 	vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
 	return EXIT_USER;
 }
@@ -528,6 +535,7 @@ int kvm_exit_fail_entry(struct kvm_vcpu *vcpu, u64 hw_reason)
 static int kvm_inject_pending(struct kvm_vcpu *vcpu)
 {
 	struct kvm_queued_exception *ex = &vcpu->arch.exception;
+	int r;
 
 	/* An interrupted delivery being re-injected goes first. */
 	if (kvm_x86_ops->event_pending(vcpu))
@@ -546,6 +554,10 @@ static int kvm_inject_pending(struct kvm_vcpu *vcpu)
 		kvm_x86_ops->inject_irq(vcpu, vcpu->arch.interrupt.nr);
 		return EXIT_RESUME;
 	}
+	/* An SMI before NMIs and interrupts (smm.c). */
+	r = kvm_smm_inject(vcpu);
+	if (r != EXIT_RESUME)
+		return r;
 	/* NMIs, then the in-kernel PIC and local APIC (irq.c). */
 	return kvm_irq_inject(vcpu, false);
 }
@@ -566,6 +578,7 @@ static void kvm_process_requests(struct kvm_vcpu *vcpu)
 	}
 	if (kvm_check_request(KVM_REQ_MSR_FILTER_CHANGED, vcpu))
 		kvm_x86_ops->msr_filter_changed(vcpu);
+	kvm_smm_check_request(vcpu);
 	/* Events are evaluated on every entry anyway (kvm_irq_inject). */
 	kvm_check_request(KVM_REQ_EVENT, vcpu);
 	/* kvmclock and steal time records (kvm_para.c). */
@@ -696,6 +709,8 @@ static void kvm_post_run_save(struct kvm_vcpu *vcpu)
 	struct kvm_run *run = vcpu->run;
 
 	run->if_flag = !!(kvm_x86_ops->get_rflags(vcpu) & X86_EFLAGS_IF);
+	if (vcpu->arch.smm.in_smm)
+		run->flags |= KVM_RUN_X86_SMM;
 	run->cr8 = vcpu->arch.cr8;
 	run->apic_base = vcpu->arch.apic_base;
 	run->ready_for_interrupt_injection = kvm_ready_for_interrupt(vcpu);

@@ -229,7 +229,9 @@ int kvm_set_cr(struct kvm_vcpu *vcpu, int cr, u64 val);
 int kvm_mmu_init_vm(struct kvm *kvm);
 void kvm_mmu_destroy_vm(struct kvm *kvm);
 int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code);
-void kvm_mmu_zap_range(struct kvm *kvm, gfn_t start, unsigned long npages);
+void kvm_mmu_zap_range(struct kvm *kvm, int as_id, gfn_t start,
+		       unsigned long npages);
+u64 kvm_mmu_root_pa(struct kvm_vcpu *vcpu);
 void kvm_mmu_free_vcpu_cache(struct kvm_vcpu *vcpu);
 u64 kvm_mmu_max_gfn(void);
 

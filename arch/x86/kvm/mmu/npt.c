@@ -10,6 +10,11 @@
  * every nested access counts as a user access, so U/S is always set.
  * A 2 MiB leaf is used where the slot and a huge host page line up.
  *
+ * Each memslot address space has its own table (kvm->arch.as_mmu[]): a
+ * vCPU translates through the one of the address space it is in (SMM's
+ * while in System Management Mode, smm.c), and a slot's changes touch only
+ * its own address space's table.
+ *
  * Dirty logging (virt/kvm/dirty_log.c): a slot that logs is mapped with
  * 4 KiB leaves only, and a leaf gets write access only on a write fault,
  * in the same mmu->lock section that logs the page.  Fetching the log takes
@@ -78,15 +83,38 @@ u64 kvm_mmu_max_gfn(void)
 	return (1ULL << (bits - PAGE_SHIFT)) - 1;
 }
 
+static struct kvm_mmu *npt_slot_mmu(struct kvm *kvm,
+				     const struct kvm_memory_slot *slot)
+{
+	return &kvm->arch.as_mmu[slot->as_id];
+}
+
+static struct kvm_mmu *npt_vcpu_mmu(struct kvm_vcpu *vcpu)
+{
+	return &vcpu->kvm->arch.as_mmu[kvm_arch_vcpu_as_id(vcpu)];
+}
+
+/* The table the vCPU's next VMRUN uses (nested CR3). */
+u64 kvm_mmu_root_pa(struct kvm_vcpu *vcpu)
+{
+	return npt_vcpu_mmu(vcpu)->root_pa;
+}
+
 int kvm_mmu_init_vm(struct kvm *kvm)
 {
-	struct kvm_mmu *mmu = &kvm->arch.mmu;
+	int as;
 
-	spin_lock_init(&mmu->lock);
-	mmu->root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-	if (!mmu->root)
-		return -ENOMEM;
-	mmu->root_pa = __pa(mmu->root);
+	for (as = 0; as < KVM_ADDRESS_SPACE_NUM; as++) {
+		struct kvm_mmu *mmu = &kvm->arch.as_mmu[as];
+
+		spin_lock_init(&mmu->lock);
+		mmu->root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+		if (!mmu->root) {
+			kvm_mmu_destroy_vm(kvm);
+			return -ENOMEM;
+		}
+		mmu->root_pa = __pa(mmu->root);
+	}
 	return 0;
 }
 
@@ -112,12 +140,16 @@ static void npt_free_table(u64 *table, int level)
 /* No vCPU is left: every table goes, every pin is dropped. */
 void kvm_mmu_destroy_vm(struct kvm *kvm)
 {
-	struct kvm_mmu *mmu = &kvm->arch.mmu;
+	int as;
 
-	if (mmu->root)
-		npt_free_table(mmu->root, NPT_LEVELS);
-	mmu->root = NULL;
-	mmu->root_pa = 0;
+	for (as = 0; as < KVM_ADDRESS_SPACE_NUM; as++) {
+		struct kvm_mmu *mmu = &kvm->arch.as_mmu[as];
+
+		if (mmu->root)
+			npt_free_table(mmu->root, NPT_LEVELS);
+		mmu->root = NULL;
+		mmu->root_pa = 0;
+	}
 }
 
 /* ---- the fault path ---------------------------------------------------- */
@@ -148,9 +180,10 @@ void kvm_mmu_free_vcpu_cache(struct kvm_vcpu *vcpu)
  * The entry for @gfn at @level, creating missing tables from the vCPU's
  * cache; NULL if a huge leaf already covers it.  Caller holds mmu->lock.
  */
-static u64 *npt_entry(struct kvm_vcpu *vcpu, gfn_t gfn, int target)
+static u64 *npt_entry(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu, gfn_t gfn,
+		      int target)
 {
-	u64 *table = vcpu->kvm->arch.mmu.root;
+	u64 *table = mmu->root;
 	int level;
 
 	for (level = NPT_LEVELS; level > target; level--) {
@@ -254,12 +287,12 @@ static bool npt_install(struct kvm_vcpu *vcpu,
 			const struct kvm_memory_slot *slot, gfn_t gfn,
 			unsigned long pfn, int level, bool writable)
 {
-	struct kvm_mmu *mmu = &vcpu->kvm->arch.mmu;
+	struct kvm_mmu *mmu = npt_vcpu_mmu(vcpu);
 	u64 *e;
 	bool done = false;
 
 	spin_lock(&mmu->lock);
-	e = npt_entry(vcpu, gfn, level);
+	e = npt_entry(vcpu, mmu, gfn, level);
 	if (e && !(*e & NPT_PRESENT)) {
 		if (writable && npt_slot_logs(slot) &&
 		    !kvm_dirty_log_mark(vcpu->kvm, vcpu, slot, gfn))
@@ -314,7 +347,7 @@ static bool npt_fix_access(struct kvm_vcpu *vcpu,
 			   const struct kvm_memory_slot *slot, gfn_t gfn,
 			   bool write)
 {
-	struct kvm_mmu *mmu = &vcpu->kvm->arch.mmu;
+	struct kvm_mmu *mmu = npt_vcpu_mmu(vcpu);
 	bool fixed = true;
 	gfn_t g, first;
 	int level, n;
@@ -401,7 +434,7 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 		return kvm_exit_unexpected(vcpu, error_code);
 
 	down_read(&kvm->slots_lock);
-	slot = kvm_gfn_to_memslot(kvm, gfn);
+	slot = kvm_vcpu_gfn_to_memslot(vcpu, gfn);
 	if (!slot || (write && (slot->flags & KVM_MEM_READONLY))) {
 		up_read(&kvm->slots_lock);
 		return kvm_handle_mmio(vcpu, gpa, error_code);
@@ -529,10 +562,10 @@ static bool npt_zap_some(struct kvm_mmu *mmu, gfn_t start, gfn_t *gfn,
 	return true;
 }
 
-static void npt_zap(struct kvm *kvm, gfn_t start, unsigned long npages,
-		    const struct kvm_memory_slot *collapse)
+static void npt_zap(struct kvm *kvm, int as_id, gfn_t start,
+		    unsigned long npages, const struct kvm_memory_slot *collapse)
 {
-	struct kvm_mmu *mmu = &kvm->arch.mmu;
+	struct kvm_mmu *mmu = &kvm->arch.as_mmu[as_id];
 	gfn_t gfn = start, end = start + npages;
 	bool done;
 	u64 *batch;
@@ -549,9 +582,10 @@ static void npt_zap(struct kvm *kvm, gfn_t start, unsigned long npages,
 	free_page((unsigned long)batch);
 }
 
-void kvm_mmu_zap_range(struct kvm *kvm, gfn_t start, unsigned long npages)
+void kvm_mmu_zap_range(struct kvm *kvm, int as_id, gfn_t start,
+		       unsigned long npages)
 {
-	npt_zap(kvm, start, npages, NULL);
+	npt_zap(kvm, as_id, start, npages, NULL);
 }
 
 /* ---- dirty logging -------------------------------------------------------- */
@@ -600,7 +634,7 @@ static void npt_protect_range(u64 *table, gfn_t gfn, gfn_t end)
 void kvm_arch_dirty_log_start(struct kvm *kvm,
 			      const struct kvm_memory_slot *slot, bool protect)
 {
-	struct kvm_mmu *mmu = &kvm->arch.mmu;
+	struct kvm_mmu *mmu = npt_slot_mmu(kvm, slot);
 	gfn_t start = slot->base_gfn, end = start + slot->npages, gfn;
 	unsigned long n, used = 0, i;
 	u64 **tables;
@@ -621,7 +655,7 @@ void kvm_arch_dirty_log_start(struct kvm *kvm,
 		while (tables && i--)
 			free_page((unsigned long)tables[i]);
 		kvfree(tables);
-		kvm_mmu_zap_range(kvm, start, slot->npages);
+		kvm_mmu_zap_range(kvm, slot->as_id, start, slot->npages);
 		return;
 	}
 
@@ -647,14 +681,14 @@ void kvm_arch_dirty_log_start(struct kvm *kvm,
 void kvm_arch_dirty_log_stop(struct kvm *kvm,
 			     const struct kvm_memory_slot *slot)
 {
-	npt_zap(kvm, slot->base_gfn, slot->npages, slot);
+	npt_zap(kvm, slot->as_id, slot->base_gfn, slot->npages, slot);
 }
 
 void kvm_arch_write_protect_gfns(struct kvm *kvm,
 				 const struct kvm_memory_slot *slot,
 				 gfn_t offset, unsigned long mask)
 {
-	struct kvm_mmu *mmu = &kvm->arch.mmu;
+	struct kvm_mmu *mmu = npt_slot_mmu(kvm, slot);
 	gfn_t base = slot->base_gfn + offset, region = ~(gfn_t)0;
 	u64 *table = NULL;
 

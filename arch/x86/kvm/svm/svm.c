@@ -440,7 +440,8 @@ static void svm_vcpu_run(struct kvm_vcpu *vcpu)
 	u64 guest_dr7 = 0;
 
 	svm_assign_asid(svm, sd, cpu);
-	vmcb->control.nested_cr3 = vcpu->kvm->arch.mmu.root_pa;
+	/* The table of the memslot address space the vCPU is in (SMM's?). */
+	vmcb->control.nested_cr3 = kvm_mmu_root_pa(vcpu);
 	vmcb->control.tsc_offset = vcpu->arch.tsc_offset;
 	vmcb->save.rax = regs[VCPU_REGS_RAX];
 	vmcb->save.rsp = regs[VCPU_REGS_RSP];

@@ -9,6 +9,7 @@
 #include "svm.h"
 #include "irq.h"
 #include "kvm_para.h"
+#include "smm.h"
 
 /* Instruction lengths for exits without next-RIP save (no prefixes). */
 #define LEN_CPUID		2	/* 0f a2 */
@@ -246,7 +247,7 @@ static const svm_exit_handler svm_exit_handlers[SVM_EXIT_NR_CODES] = {
 	[SVM_EXIT_INIT]				= handle_host_event,
 	[SVM_EXIT_RDPMC]			= handle_gp,
 	[SVM_EXIT_CPUID]			= handle_cpuid,
-	[SVM_EXIT_RSM]				= handle_ud,
+	[SVM_EXIT_RSM]				= kvm_emulate_rsm,
 	[SVM_EXIT_WRITE_CR8]			= handle_cr8_write,
 	[SVM_EXIT_IRET]				= handle_iret,
 	[SVM_EXIT_INVD]				= handle_nop_insn,
