@@ -170,6 +170,11 @@ uint64_t get_ucall(struct kvm_vcpu *vcpu, struct ucall *uc);
 uint64_t vcpu_run_ucall(struct kvm_vcpu *vcpu, struct ucall *uc);
 void vcpu_expect_sync(struct kvm_vcpu *vcpu, struct ucall *uc);
 void vcpu_expect_done(struct kvm_vcpu *vcpu);
+/*
+ * Run vcpus[1..n-1] each in a thread of its own and vcpus[0] in the
+ * calling thread, every one until GUEST_DONE; return when all are done.
+ */
+void vcpus_run_until_done(struct kvm_vcpu *const *vcpus, unsigned int n);
 const char *ucall_str(struct ucall *uc, char *buf, size_t len);
 
 /* Internal, shared between lib files. */

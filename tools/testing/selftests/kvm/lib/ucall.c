@@ -3,6 +3,7 @@
  * ucall: guest side (ucall()) and host side (get_ucall() and friends).
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdio.h>
 
 #include "kvm_util.h"
@@ -127,4 +128,25 @@ void vcpu_expect_done(struct kvm_vcpu *vcpu)
 
 	if (vcpu_run_ucall(vcpu, &uc) != UCALL_DONE)
 		TEST_FAIL("expected GUEST_DONE, got %s", ucall_str(&uc, buf, sizeof(buf)));
+}
+
+static void *vcpu_thread_done(void *vcpu)
+{
+	vcpu_expect_done(vcpu);
+	return NULL;
+}
+
+/* A failure in any thread ends the whole case (ktap_fail exits). */
+void vcpus_run_until_done(struct kvm_vcpu *const *vcpus, unsigned int n)
+{
+	pthread_t threads[VM_MAX_VCPUS];
+	unsigned int i;
+
+	TEST_ASSERT(n >= 1 && n <= VM_MAX_VCPUS, "%u vCPUs", n);
+	for (i = 1; i < n; i++)
+		TEST_ASSERT_EQ(pthread_create(&threads[i], NULL,
+					      vcpu_thread_done, vcpus[i]), 0);
+	vcpu_expect_done(vcpus[0]);
+	for (i = 1; i < n; i++)
+		TEST_ASSERT_EQ(pthread_join(threads[i], NULL), 0);
 }
