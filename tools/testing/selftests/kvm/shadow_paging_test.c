@@ -4,7 +4,8 @@
  * (nested paging or shadow paging, npt=1 or npt=0): page-table writes,
  * INVLPG, CR3 switches among many address spaces, accessed/dirty bits, a
  * guest that edits its tables through a mapping of the tables themselves,
- * and tables that point outside guest memory.
+ * one page-table page used at two levels at once, and tables that point
+ * outside guest memory.
  *
  * Each guest maps a test region at TEST_VA (PML4 slot 1) with 4 KiB pages
  * through tables the host allocates in memslot 0; the library's identity
@@ -15,65 +16,19 @@
 #define _GNU_SOURCE
 #include <stdio.h>
 
-#include "kvm_util.h"
+#include "guest_pf.h"
 
 #define TEST_VA		0x8000000000ULL		/* PML4 index 1 */
 #define PTE_USER	(1ULL << 2)
 #define PTE_ACCESSED	(1ULL << 5)
 #define PTE_DIRTY	(1ULL << 6)
 #define PTE_ADDR	0x000ffffffffff000ULL
-#define PF_VECTOR	14
-#define PFEC_P		(1ULL << 0)
-#define PFEC_W		(1ULL << 1)
-#define PFEC_RSVD	(1ULL << 3)
 
 #define MAGIC_A		0xaaaa5555aaaa0001ULL
 #define MAGIC_B		0xbbbb4444bbbb0002ULL
 
 #define NR_SPACES	16
 #define CR3_ROUNDS	12
-
-/* Guest-side fault records (the guest's copy of these globals). */
-volatile uint64_t pf_count, pf_cr2, pf_err, pf_resume;
-
-/*
- * The #PF handler and two helpers that may fault: on a fault the handler
- * records it and returns to the helper's label 1, which returns 0.
- */
-asm(".pushsection .text\n"
-    ".globl test_pf_handler\n"
-    "test_pf_handler:\n"
-    "	push %rax\n"
-    "	mov %cr2, %rax\n"
-    "	mov %rax, pf_cr2(%rip)\n"
-    "	mov 8(%rsp), %rax\n"
-    "	mov %rax, pf_err(%rip)\n"
-    "	incq pf_count(%rip)\n"
-    "	mov pf_resume(%rip), %rax\n"
-    "	mov %rax, 16(%rsp)\n"
-    "	pop %rax\n"
-    "	add $8, %rsp\n"
-    "	iretq\n"
-    ".globl guest_try_read\n"
-    "guest_try_read:\n"
-    "	lea 1f(%rip), %rax\n"
-    "	mov %rax, pf_resume(%rip)\n"
-    "	mov (%rdi), %rax\n"
-    "	ret\n"
-    "1:	xor %eax, %eax\n"
-    "	ret\n"
-    ".globl guest_try_write\n"
-    "guest_try_write:\n"
-    "	lea 1f(%rip), %rax\n"
-    "	mov %rax, pf_resume(%rip)\n"
-    "	mov %rsi, (%rdi)\n"
-    "	ret\n"
-    "1:	ret\n"
-    ".popsection\n");
-
-extern char test_pf_handler[];
-uint64_t guest_try_read(uint64_t va);
-void guest_try_write(uint64_t va, uint64_t val);
 
 static inline void invlpg(uint64_t va)
 {
@@ -84,16 +39,6 @@ static inline void set_cr3(uint64_t v)
 {
 	asm volatile("mov %0, %%cr3" : : "r"(v) : "memory");
 }
-
-/* A read must fault with @err at @va: the fault count moves by one. */
-#define GUEST_EXPECT_PF(access, va, err)					\
-	do {									\
-		uint64_t __n = pf_count;					\
-		access;								\
-		GUEST_ASSERT_EQ(pf_count, __n + 1);				\
-		GUEST_ASSERT_EQ(pf_cr2, (va));					\
-		GUEST_ASSERT_EQ(pf_err, (err));					\
-	} while (0)
 
 /* ---- host-side setup ------------------------------------------------------ */
 
@@ -135,23 +80,12 @@ static uint64_t data_page(struct kvm_vm *vm, uint64_t value)
 	return gpa;
 }
 
-/* IDT vector 14 -> test_pf_handler (64-bit interrupt gate, DPL 0). */
-static void install_pf_handler(struct kvm_vm *vm)
-{
-	uint64_t *idt = gpa_ptr(vm, VM_IDT_GPA);
-	uint64_t h = (uint64_t)(uintptr_t)test_pf_handler;
-
-	idt[2 * PF_VECTOR] = (h & 0xffff) | ((uint64_t)GDT_SEL_CODE64 << 16) |
-			     (0x8eULL << 40) | (((h >> 16) & 0xffff) << 48);
-	idt[2 * PF_VECTOR + 1] = h >> 32;
-}
-
 static struct kvm_vm *create_vm(struct kvm_vcpu **vcpu, void *guest_code,
 				struct test_tables *t)
 {
 	struct kvm_vm *vm = vm_create_with_one_vcpu(vcpu, guest_code);
 
-	install_pf_handler(vm);
+	vm_install_pf_handler(vm);
 	map_test_region(vm, VM_PML4_GPA, t);
 	return vm;
 }
@@ -658,6 +592,90 @@ static void bad_tables(void)
 	kvm_vm_free(vm);
 }
 
+/* ---- one page-table page at two levels ------------------------------------ */
+
+/*
+ * T is the PT of TEST_VA and the PD of TEST_VA + 1 GiB; T[1] = T, so T is
+ * also the PT of TEST_VA + 1 GiB + 2 MiB.  Q (T[0]) is data at TEST_VA and
+ * a PT at TEST_VA + 1 GiB.  Each write goes through one of those views and
+ * must show in the others after a CR3 load: a shadow MMU holds T and Q in
+ * several roles at once.
+ */
+#define TWO_LEVEL_PD_VA	(TEST_VA + (1ULL << 30))
+#define TWO_LEVEL_PT_VA	(TWO_LEVEL_PD_VA + LARGE_PAGE_SIZE)
+
+static uint64_t read_va(uint64_t va)
+{
+	return *(volatile uint64_t *)va;
+}
+
+static void write_va(uint64_t va, uint64_t v)
+{
+	*(volatile uint64_t *)va = v;
+}
+
+static void guest_table_two_levels(uint64_t t, uint64_t q, uint64_t r,
+				   uint64_t d1, uint64_t d2)
+{
+	const uint64_t rw = PTE_PRESENT | PTE_WRITABLE;
+
+	/* Q as data (word 0 is its PTE for D1), and as the PT mapping D1. */
+	GUEST_ASSERT_EQ(read_va(TEST_VA) & PTE_ADDR, d1);
+	GUEST_ASSERT_EQ(read_va(TWO_LEVEL_PD_VA), MAGIC_A);
+	/* T as a PT seen through T: its entry 0 is Q, seen as data. */
+	GUEST_ASSERT_EQ(read_va(TWO_LEVEL_PT_VA) & PTE_ADDR, d1);
+	/* T as data through its own entry 1. */
+	GUEST_ASSERT_EQ(read_va(TEST_VA + PAGE_SIZE) & PTE_ADDR, q);
+	GUEST_ASSERT_EQ(read_va(TEST_VA + PAGE_SIZE + 8) & PTE_ADDR, t);
+
+	/* Write Q as data: the PT of TWO_LEVEL_PD_VA changes. */
+	write_va(TEST_VA, d2 | rw);
+	set_cr3(get_cr3());
+	GUEST_ASSERT_EQ(read_va(TWO_LEVEL_PD_VA), MAGIC_B);
+	GUEST_ASSERT_EQ(read_va(TWO_LEVEL_PT_VA) & PTE_ADDR, d2);
+
+	/* Write T through its self-map: T[0] = R at every level at once. */
+	write_va(TEST_VA + PAGE_SIZE, r | rw);
+	set_cr3(get_cr3());
+	GUEST_ASSERT_EQ(read_va(TEST_VA) & PTE_ADDR, d1);	/* R[0] */
+	GUEST_ASSERT_EQ(read_va(TWO_LEVEL_PD_VA), MAGIC_A);
+	GUEST_ASSERT_EQ(((volatile uint64_t *)t)[0] & PTE_ADDR, r);
+
+	/* Write R as data through the two-level view, read it as a PT. */
+	write_va(TWO_LEVEL_PT_VA, d2 | rw);
+	set_cr3(get_cr3());
+	GUEST_ASSERT_EQ(read_va(TWO_LEVEL_PD_VA), MAGIC_B);
+	GUEST_ASSERT_EQ(read_va(TEST_VA) & PTE_ADDR, d2);
+
+	/* T loses entry 1: its self-maps fault. */
+	write_va(TEST_VA + PAGE_SIZE + 8, 0);
+	set_cr3(get_cr3());
+	GUEST_EXPECT_PF(guest_try_read(TEST_VA + PAGE_SIZE + 8),
+			TEST_VA + PAGE_SIZE + 8, 0);
+	GUEST_EXPECT_PF(guest_try_read(TWO_LEVEL_PT_VA), TWO_LEVEL_PT_VA, 0);
+	GUEST_ASSERT_EQ(read_va(TWO_LEVEL_PD_VA), MAGIC_B);
+	GUEST_DONE();
+}
+
+static void table_two_levels(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct test_tables tt;
+	struct kvm_vm *vm = create_vm(&vcpu, guest_table_two_levels, &tt);
+	uint64_t d1 = data_page(vm, MAGIC_A), d2 = data_page(vm, MAGIC_B);
+	uint64_t q = alloc_page_zeroed(vm), r = alloc_page_zeroed(vm);
+	uint64_t t = tt.pt, rw = PTE_PRESENT | PTE_WRITABLE;
+
+	gpa_ptr(vm, tt.pdpt)[1] = t | rw;
+	gpa_ptr(vm, t)[0] = q | rw;
+	gpa_ptr(vm, t)[1] = t | rw;
+	gpa_ptr(vm, q)[0] = d1 | rw;
+	gpa_ptr(vm, r)[0] = d1 | rw;
+	vcpu_args_set(vcpu, 5, t, q, r, d1, d2);
+	vcpu_expect_done(vcpu);
+	kvm_vm_free(vm);
+}
+
 /* ---- 32-bit guests: 2-level and PAE paging -------------------------------- */
 
 #define LEGACY_PORT	0xe0	/* an 8-bit port: OUT imm8 */
@@ -820,6 +838,7 @@ int main(void)
 		KTAP_CASE(accessed_dirty),
 		KTAP_CASE(own_tables),
 		KTAP_CASE(recursive_tables),
+		KTAP_CASE(table_two_levels),
 		KTAP_CASE(bad_tables),
 		KTAP_CASE(legacy_2level),
 		KTAP_CASE(legacy_pae),
