@@ -11,6 +11,7 @@
 
 #include "x86.h"
 #include "kvm_para.h"
+#include "hyperv.h"
 
 #define KVM_MAX_CPUID_ENTRIES	256
 
@@ -375,6 +376,7 @@ static long kvm_set_cpuid(struct kvm_vcpu *vcpu, struct kvm_cpuid_entry2 *e,
 	kvfree(vcpu->arch.cpuid_entries);
 	vcpu->arch.cpuid_entries = e;
 	vcpu->arch.cpuid_nent = nent;
+	kvm_hv_set_cpuid(vcpu);
 	return 0;
 }
 

@@ -3,7 +3,8 @@
  * KVM hypercalls: VMMCALL with the KVM_HC_* number in RAX and up to four
  * arguments in RBX, RCX, RDX, RSI; the result comes back in RAX, negative
  * KVM_E* values for errors (<linux/kvm_para.h>).  Outside 64-bit mode
- * every value is 32 bits wide.
+ * every value is 32 bits wide.  A guest that enabled Hyper-V's interface
+ * (GUEST_OS_ID written) makes Hyper-V hypercalls instead (hyperv.c).
  *
  * A guest patched for Intel uses VMCALL (0f 01 c1), which raises #UD on
  * AMD.  Like upstream KVM on AMD, ukvm intercepts #UD; if the faulting
@@ -13,6 +14,7 @@
  */
 #include "kvm_para.h"
 #include "irq.h"
+#include "hyperv.h"
 
 #include "mmu/translate.h"
 
@@ -56,8 +58,11 @@ static long hypercall(struct kvm_vcpu *vcpu, unsigned long nr,
 	return -KVM_ENOSYS;
 }
 
-/* VMMCALL: the caller moves RIP past the instruction. */
-int kvm_emulate_hypercall(struct kvm_vcpu *vcpu)
+/*
+ * VMMCALL: the hypercall of whichever ABI the guest enabled, then RIP moves
+ * to @next_rip (unless a fault was queued or userspace completes it).
+ */
+int kvm_emulate_hypercall(struct kvm_vcpu *vcpu, unsigned long next_rip)
 {
 	bool op64 = vcpu_in_64bit_mode(vcpu);
 	unsigned long nr = kvm_reg_read(vcpu, VCPU_REGS_RAX);
@@ -67,6 +72,8 @@ int kvm_emulate_hypercall(struct kvm_vcpu *vcpu)
 	unsigned long a3 = kvm_reg_read(vcpu, VCPU_REGS_RSI);
 	long ret;
 
+	if (kvm_hv_hypercall_enabled(vcpu))
+		return kvm_hv_hypercall(vcpu, next_rip);
 	if (!op64) {
 		nr = (u32)nr;
 		a0 = (u32)a0;
@@ -78,7 +85,7 @@ int kvm_emulate_hypercall(struct kvm_vcpu *vcpu)
 	if (!op64)
 		ret = (u32)ret;
 	kvm_reg_write(vcpu, VCPU_REGS_RAX, ret);
-	return EXIT_RESUME;
+	return kvm_skip_instruction(vcpu, next_rip);
 }
 
 /* ---- VMCALL --------------------------------------------------------------- */
@@ -127,9 +134,8 @@ int kvm_handle_ud(struct kvm_vcpu *vcpu)
 		goto ud;
 	for (i = 0; i < HYPERCALL_INSN_LEN; i++)
 		kvm_pv_write_guest(vcpu->kvm, gpa[i], &insn_vmmcall[i], 1);
-	kvm_emulate_hypercall(vcpu);
-	return kvm_skip_instruction(vcpu, kvm_rip_read(vcpu) +
-				    HYPERCALL_INSN_LEN);
+	return kvm_emulate_hypercall(vcpu, kvm_rip_read(vcpu) +
+				     HYPERCALL_INSN_LEN);
 ud:
 	kvm_queue_exception(vcpu, UD_VECTOR);
 	return EXIT_RESUME;

@@ -17,6 +17,7 @@
 #include "irq.h"
 #include "lapic.h"
 #include "ioapic.h"
+#include "hyperv.h"
 #include "i8259.h"
 #include "i8254.h"
 #include "kvm_para.h"
@@ -71,6 +72,13 @@ static int route_decode(struct kvm *kvm, struct kvm_irq_route *e,
 		e->msi.address_lo = ue->u.msi.address_lo;
 		e->msi.address_hi = ue->u.msi.address_hi;
 		e->msi.data = ue->u.msi.data;
+		return 0;
+	case KVM_IRQ_ROUTING_HV_SINT:
+		/* A Hyper-V SynIC interrupt source (hyperv.c). */
+		if (ue->flags)
+			return -EINVAL;
+		e->hv_sint.vcpu = ue->u.hv_sint.vcpu;
+		e->hv_sint.sint = ue->u.hv_sint.sint;
 		return 0;
 	default:
 		return -EINVAL;
@@ -271,6 +279,12 @@ static int route_set(struct kvm *kvm, const struct kvm_irq_route *e,
 		return kvm_pic_set_irq(chip->pic, e->irqchip.pin +
 				       (e->irqchip.chip ? 8 : 0),
 				       source, level);
+	case KVM_IRQ_ROUTING_HV_SINT:
+		/* An edge, like an MSI. */
+		if (!level)
+			return -1;
+		return kvm_hv_synic_set_irq(kvm, e->hv_sint.vcpu,
+					    e->hv_sint.sint);
 	default:
 		/* An MSI is an edge: only the assertion sends it. */
 		if (!level)
@@ -936,6 +950,8 @@ bool kvm_vcpu_blocked(struct kvm_vcpu *vcpu)
 static bool kvm_vcpu_wakeup(struct kvm_vcpu *vcpu)
 {
 	kvm_check_request(KVM_REQ_EVENT, vcpu);
+	/* Expired Hyper-V timers become interrupts here. */
+	kvm_hv_process_timers(vcpu);
 	kvm_lapic_process_events(vcpu);
 	if (vcpu->arch.mp_state == KVM_MP_STATE_RUNNABLE)
 		return true;

@@ -21,7 +21,7 @@
 /* One routing entry, checked and decoded. */
 struct kvm_irq_route {
 	u32 gsi;
-	u32 type;			/* KVM_IRQ_ROUTING_IRQCHIP or _MSI */
+	u32 type;			/* KVM_IRQ_ROUTING_IRQCHIP, _MSI, _HV_SINT */
 	union {
 		struct {
 			u32 chip;	/* KVM_IRQCHIP_* */
@@ -32,6 +32,10 @@ struct kvm_irq_route {
 			u32 address_hi;
 			u32 data;
 		} msi;
+		struct {
+			u32 vcpu;	/* Hyper-V VP index */
+			u32 sint;
+		} hv_sint;
 	};
 };
 
@@ -142,6 +146,10 @@ int kvm_lapic_mmio_write(struct kvm_vcpu *vcpu, gpa_t gpa, int len,
 int kvm_lapic_msr_read(struct kvm_vcpu *vcpu, u32 msr, u64 *data);
 int kvm_lapic_msr_write(struct kvm_vcpu *vcpu, u32 msr, u64 data, bool host);
 int kvm_lapic_get_state(struct kvm_vcpu *vcpu, struct kvm_lapic_state *s);
+u64 kvm_lapic_bus_hz(void);
+bool kvm_lapic_deliver_fixed(struct kvm_vcpu *vcpu, u8 vector);
+int kvm_lapic_hv_msr_read(struct kvm_vcpu *vcpu, u32 reg, u64 *data);
+int kvm_lapic_hv_msr_write(struct kvm_vcpu *vcpu, u32 reg, u64 data);
 int kvm_lapic_set_state(struct kvm_vcpu *vcpu, const struct kvm_lapic_state *s);
 
 /* ioapic.c */

@@ -79,6 +79,8 @@ struct kvm_msr_filter_set;
 struct kvm_pit;
 struct kvm_lapic;
 struct kvm_shadow_mmu;
+struct kvm_hv;
+struct kvm_vcpu_hv;
 
 struct kvm_arch {
 	/* One nested page table per memslot address space; @mmu is the first. */
@@ -100,6 +102,7 @@ struct kvm_arch {
 	/* KVM_CAP_SPLIT_IRQCHIP: local APICs only, the rest in userspace. */
 	bool irqchip_split;
 	u32 nr_reserved_ioapic_pins;
+	struct kvm_hv *hyperv;		/* Hyper-V partition state (hyperv.c) */
 };
 
 struct kvm_queued_exception {
@@ -229,6 +232,7 @@ struct kvm_vcpu_arch {
 
 	struct kvm_vcpu_pv pv;	/* kvm_para.c, pvclock.c */
 	struct kvm_vcpu_smm smm;
+	struct kvm_vcpu_hv *hyperv;	/* Hyper-V state (hyperv.c) */
 
 	void *backend;		/* hardware-specific vCPU state */
 };

@@ -28,7 +28,7 @@ int kvm_pv_write_guest(struct kvm *kvm, gpa_t gpa, const void *data,
 		       unsigned long len);
 
 /* hypercall.c: VMMCALL, and VMCALL rewritten into it. */
-int kvm_emulate_hypercall(struct kvm_vcpu *vcpu);
+int kvm_emulate_hypercall(struct kvm_vcpu *vcpu, unsigned long next_rip);
 int kvm_handle_ud(struct kvm_vcpu *vcpu);
 
 /* pvclock.c: kvmclock, KVM_GET/SET_CLOCK, TSC offsets. */

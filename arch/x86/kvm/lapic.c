@@ -18,6 +18,7 @@
 #include "lapic.h"
 #include "kvm_para.h"
 #include "smm.h"
+#include "hyperv.h"
 
 /* Version register: an integrated APIC, version 0x14, 6 LVT entries. */
 #define APIC_VERSION_VALUE	(0x14 | ((6 - 1) << 16))
@@ -153,6 +154,8 @@ int kvm_lapic_tpr_blocked(struct kvm_vcpu *vcpu)
 	return irr >> 4;
 }
 
+static void apic_eoi(struct kvm_lapic *apic);
+
 /* The core takes @vector: IRR to ISR (10.8.4). */
 void kvm_lapic_ack_interrupt(struct kvm_vcpu *vcpu, int vector)
 {
@@ -161,6 +164,9 @@ void kvm_lapic_ack_interrupt(struct kvm_vcpu *vcpu, int vector)
 	vec_clear(apic, APIC_IRR, vector);
 	vec_set(apic, APIC_ISR, vector);
 	apic_update_ppr(apic);
+	/* A Hyper-V auto-EOI SINT needs no EOI from the guest. */
+	if (kvm_hv_synic_auto_eoi(vcpu, vector))
+		apic_eoi(apic);
 }
 
 /* LINT0 programmed for ExtINT (or the APIC off) lets the 8259 through. */
@@ -385,6 +391,8 @@ static void apic_eoi(struct kvm_lapic *apic)
 		return;
 	vec_clear(apic, APIC_ISR, vector);
 	apic_update_ppr(apic);
+	/* A Hyper-V SINT's end: a timer message may wait for it. */
+	kvm_hv_synic_eoi(apic->vcpu, vector);
 	/* Split irqchip: userspace's IOAPIC hears it through an exit. */
 	if (irqchip_split(apic->vcpu->kvm)) {
 		if (kvm_split_eoi_exits(apic->vcpu, vector))
@@ -824,6 +832,59 @@ int kvm_lapic_msr_write(struct kvm_vcpu *vcpu, u32 msr, u64 data, bool host)
 	if ((data >> 32) || (reg == APIC_EOI && data))
 		return 1;
 	return apic_reg_write(apic, reg, data);
+}
+
+/* ---- Hyper-V's view of the APIC (hyperv.c) ----------------------------- */
+
+/* HV_X64_MSR_APIC_FREQUENCY: the bus clock the timer counts. */
+u64 kvm_lapic_bus_hz(void)
+{
+	return NSEC_PER_SEC / APIC_BUS_CYCLE_NS;
+}
+
+/* A fixed, edge-triggered @vector to @vcpu's own APIC.  Any context. */
+bool kvm_lapic_deliver_fixed(struct kvm_vcpu *vcpu, u8 vector)
+{
+	struct kvm_lapic *apic = vcpu_apic(vcpu);
+	struct kvm_lapic_irq irq = {
+		.vector = vector,
+		.delivery_mode = APIC_DM_FIXED,
+		.level = true,
+	};
+
+	return apic && apic->hw_enabled && apic_accept_irq(apic, &irq);
+}
+
+/*
+ * HV_X64_MSR_EOI/ICR/TPR (TLFS 10.3): the APIC register @reg in either
+ * APIC mode; ICR takes the destination in bits 63:32 as ICR2 holds it.
+ * Returns 0, or 1 for #GP (no in-kernel APIC).
+ */
+int kvm_lapic_hv_msr_read(struct kvm_vcpu *vcpu, u32 reg, u64 *data)
+{
+	struct kvm_lapic *apic = vcpu_apic(vcpu);
+
+	if (!apic)
+		return 1;
+	*data = reg == APIC_EOI ? 0 : apic_reg_read(apic, reg);
+	if (reg == APIC_ICR)
+		*data |= (u64)kvm_lapic_get_reg(apic, APIC_ICR2) << 32;
+	return 0;
+}
+
+int kvm_lapic_hv_msr_write(struct kvm_vcpu *vcpu, u32 reg, u64 data)
+{
+	struct kvm_lapic *apic = vcpu_apic(vcpu);
+
+	if (!apic)
+		return 1;
+	if (reg == APIC_ICR) {
+		if (apic->x2apic)
+			return kvm_lapic_msr_write(vcpu, APIC_BASE_MSR +
+						   (APIC_ICR >> 4), data, false);
+		apic_reg_write(apic, APIC_ICR2, data >> 32);
+	}
+	return apic_reg_write(apic, reg, (u32)data);
 }
 
 /* ---- CR8 and the TPR (10.8.6.1: CR8[3:0] = TPR[7:4]) ----------------- */

@@ -12,6 +12,7 @@
 #include "irq.h"
 #include "kvm_para.h"
 #include "smm.h"
+#include "hyperv.h"
 
 /* Entries per KVM_GET/SET_MSRS call (upstream's MAX_IO_MSRS). */
 #define KVM_MAX_MSRS_IOCTL	256
@@ -44,6 +45,19 @@ static const u32 msrs_to_save[] = {
 	MSR_KVM_STEAL_TIME, MSR_KVM_PV_EOI_EN, MSR_KVM_POLL_CONTROL,
 	MSR_IA32_MCG_STATUS, MSR_IA32_MCG_CTL, MSR_IA32_UCODE_REV, MSR_K7_HWCR,
 	MSR_IA32_SMBASE,
+	/* Hyper-V's (hyperv.c), as upstream lists them. */
+	HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_HYPERCALL,
+	HV_X64_MSR_TIME_REF_COUNT, HV_X64_MSR_REFERENCE_TSC,
+	HV_X64_MSR_TSC_FREQUENCY, HV_X64_MSR_APIC_FREQUENCY,
+	HV_X64_MSR_CRASH_P0, HV_X64_MSR_CRASH_P1, HV_X64_MSR_CRASH_P2,
+	HV_X64_MSR_CRASH_P3, HV_X64_MSR_CRASH_P4, HV_X64_MSR_CRASH_CTL,
+	HV_X64_MSR_RESET, HV_X64_MSR_VP_INDEX, HV_X64_MSR_VP_RUNTIME,
+	HV_X64_MSR_SCONTROL, HV_X64_MSR_STIMER0_CONFIG,
+	HV_X64_MSR_VP_ASSIST_PAGE, HV_X64_MSR_REENLIGHTENMENT_CONTROL,
+	HV_X64_MSR_TSC_EMULATION_CONTROL, HV_X64_MSR_TSC_EMULATION_STATUS,
+	HV_X64_MSR_SYNDBG_OPTIONS, HV_X64_MSR_SYNDBG_CONTROL,
+	HV_X64_MSR_SYNDBG_STATUS, HV_X64_MSR_SYNDBG_SEND_BUFFER,
+	HV_X64_MSR_SYNDBG_RECV_BUFFER, HV_X64_MSR_SYNDBG_PENDING_BUFFER,
 };
 
 static const u32 feature_msrs[] = {
@@ -287,6 +301,9 @@ int kvm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 	r = kvm_smm_get_msr(vcpu, index, data, host);
 	if (r != -ENOENT)
 		return r;
+	r = kvm_hv_get_msr(vcpu, index, data, host);
+	if (r != -ENOENT)
+		return r;
 
 	switch (index) {
 	case MSR_EFER:
@@ -379,6 +396,9 @@ int kvm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data, bool host)
 	if (r != -ENOENT)
 		return r;
 	r = kvm_smm_set_msr(vcpu, index, data, host);
+	if (r != -ENOENT)
+		return r;
+	r = kvm_hv_set_msr(vcpu, index, data, host);
 	if (r != -ENOENT)
 		return r;
 	switch (index) {

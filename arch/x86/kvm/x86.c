@@ -17,6 +17,7 @@
 #include "x86.h"
 #include "irq.h"
 #include "kvm_para.h"
+#include "hyperv.h"
 #include "mmu/shadow.h"
 #include "smm.h"
 
@@ -89,8 +90,11 @@ long kvm_arch_check_extension(struct kvm *kvm, long ext)
 		return KVM_MAX_MCE_BANKS;
 	case KVM_CAP_X86_SMM:
 		return kvm_smm_supported();
-	default:
-		return kvm_irq_check_extension(kvm, ext);
+	default: {
+		long r = kvm_hv_check_extension(ext);
+
+		return r >= 0 ? r : kvm_irq_check_extension(kvm, ext);
+	}
 	}
 }
 
@@ -156,6 +160,8 @@ long kvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
 		return kvm_dev_ioctl_get_mce_cap(argp);
 	case KVM_GET_EMULATED_CPUID:
 		return kvm_dev_ioctl_get_emulated_cpuid(argp);
+	case KVM_GET_SUPPORTED_HV_CPUID:
+		return kvm_hv_get_supported_cpuid(NULL, argp);
 	case KVM_GET_DEVICE_ATTR:
 	case KVM_HAS_DEVICE_ATTR:
 		return kvm_dev_ioctl_device_attr(argp, ioctl == KVM_GET_DEVICE_ATTR);
@@ -164,7 +170,7 @@ long kvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
 	}
 }
 
-/* KVM_ENABLE_CAP on a vCPU: no per-vCPU capability can be enabled. */
+/* KVM_ENABLE_CAP on a vCPU: PV CPUID enforcement and Hyper-V's. */
 static long kvm_ioctl_enable_cap(struct kvm_vcpu *vcpu, void __user *argp)
 {
 	struct kvm_enable_cap cap;
@@ -176,6 +182,10 @@ static long kvm_ioctl_enable_cap(struct kvm_vcpu *vcpu, void __user *argp)
 	switch (cap.cap) {
 	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
 		return kvm_pv_enforce_cpuid(vcpu, cap.args[0]);
+	case KVM_CAP_HYPERV_SYNIC:
+	case KVM_CAP_HYPERV_SYNIC2:
+	case KVM_CAP_HYPERV_ENFORCE_CPUID:
+		return kvm_hv_enable_cap(vcpu, cap.cap, cap.args[0]);
 	default:
 		return -EINVAL;
 	}
@@ -234,15 +244,24 @@ int kvm_arch_vcpu_precreate(struct kvm *kvm, u32 id)
 
 int kvm_arch_init_vm(struct kvm *kvm, unsigned long type)
 {
+	int r;
+
 	if (type)
 		return -EINVAL;
 	kvm->arch.n_mmu_pages = KVM_DEFAULT_MMU_PAGES;
 	kvm_clock_init_vm(kvm);
-	return kvm_mmu_init_vm(kvm);
+	r = kvm_hv_init_vm(kvm);
+	if (r)
+		return r;
+	r = kvm_mmu_init_vm(kvm);
+	if (r)
+		kvm_hv_destroy_vm(kvm);
+	return r;
 }
 
 void kvm_arch_destroy_vm(struct kvm *kvm)
 {
+	kvm_hv_destroy_vm(kvm);
 	kvm_irq_destroy_vm(kvm);
 	kvm_msr_filter_destroy(kvm);
 	kvm_mmu_destroy_vm(kvm);
@@ -300,6 +319,8 @@ long kvm_arch_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg)
 	case KVM_GET_CLOCK:
 	case KVM_SET_CLOCK:
 		return kvm_clock_vm_ioctl(kvm, ioctl, (void __user *)arg);
+	case KVM_HYPERV_EVENTFD:
+		return kvm_hv_vm_ioctl_eventfd(kvm, (void __user *)arg);
 	default:
 		return kvm_irq_vm_ioctl(kvm, ioctl, arg);
 	}
@@ -340,7 +361,12 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 	kvm_smm_vcpu_reset(vcpu, false);
 	kvm_mce_vcpu_create(vcpu);
 	vcpu->arch.tsc_khz = tsc_khz;
-	r = kvm_irq_vcpu_create(vcpu);
+	r = kvm_hv_vcpu_create(vcpu);
+	if (!r) {
+		r = kvm_irq_vcpu_create(vcpu);
+		if (r)
+			kvm_hv_vcpu_destroy(vcpu);
+	}
 	if (r) {
 		kvm_x86_ops->vcpu_free(vcpu);
 		fpu_free_guest_fpstate(&vcpu->arch.guest_fpu);
@@ -350,6 +376,7 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 
 void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
 {
+	kvm_hv_vcpu_destroy(vcpu);
 	kvm_irq_vcpu_destroy(vcpu);
 	kvm_x86_ops->vcpu_free(vcpu);
 	kvm_mmu_free_vcpu_cache(vcpu);
@@ -395,6 +422,8 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 		return kvm_vcpu_ioctl_set_mce(vcpu, argp);
 	case KVM_SMI:
 		return kvm_vcpu_ioctl_smi(vcpu);
+	case KVM_GET_SUPPORTED_HV_CPUID:
+		return kvm_hv_get_supported_cpuid(vcpu, argp);
 	default:
 		r = kvm_irq_vcpu_ioctl(vcpu, ioctl, arg);
 		if (r != -ENOTTY)
@@ -646,6 +675,10 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 
 	kvm_lapic_cr8_to_guest(vcpu);
 	kvm_process_requests(vcpu);
+	/* Hyper-V: an exit a guest MSR write asked for; expired timers. */
+	r = kvm_hv_before_entry(vcpu);
+	if (r != EXIT_RESUME)
+		return r;
 	r = kvm_inject_pending(vcpu);
 	if (r != EXIT_RESUME)
 		return r;

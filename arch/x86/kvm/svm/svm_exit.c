@@ -144,8 +144,7 @@ static int handle_msr(struct kvm_vcpu *vcpu)
 static int handle_vmmcall(struct kvm_vcpu *vcpu)
 {
 	vcpu->stat.hypercalls++;
-	kvm_emulate_hypercall(vcpu);
-	return svm_skip(vcpu, LEN_VMMCALL);
+	return kvm_emulate_hypercall(vcpu, svm_next_rip(vcpu, LEN_VMMCALL));
 }
 
 /* #UD is intercepted for VMCALL, the Intel hypercall (hypercall.c). */
