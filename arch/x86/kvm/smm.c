@@ -40,14 +40,19 @@ static_assert(sizeof(struct kvm_smram_amd64) == 512);
 #define SEG_TYPE_DATA_RWA	0x3
 #define SEG_TYPE_CODE_RXA	0xb
 
-/* VMCB-style attribute packing of the save area (APM vol 2, 10.2.3). */
+/*
+ * Segment attributes in the save area: descriptor bits 40-55 shifted down
+ * by 8 (type, S, DPL, P, then AVL, L, D/B, G at 12-15).  That is upstream
+ * KVM's encoding, kept so that SMRAM migrates between the two; a VMCB
+ * packs the same bits into 12 (APM vol 2, 15.5.1).
+ */
 #define SMM_ATTR_S		BIT(4)
 #define SMM_ATTR_DPL_SHIFT	5
 #define SMM_ATTR_P		BIT(7)
-#define SMM_ATTR_AVL		BIT(8)
-#define SMM_ATTR_L		BIT(9)
-#define SMM_ATTR_DB		BIT(10)
-#define SMM_ATTR_G		BIT(11)
+#define SMM_ATTR_AVL		BIT(12)
+#define SMM_ATTR_L		BIT(13)
+#define SMM_ATTR_DB		BIT(14)
+#define SMM_ATTR_G		BIT(15)
 
 int kvm_arch_vcpu_as_id(struct kvm_vcpu *vcpu)
 {

@@ -15,7 +15,7 @@
 /* The handler's entry point: CS base SMBASE, IP 8000h (APM vol 2, 10.3.2). */
 #define KVM_SMM_ENTRY_IP	0x8000
 
-/* A segment in the AMD64 save-state format (VMCB attribute packing). */
+/* A segment in the AMD64 save-state format (attributes: see smm.c). */
 struct kvm_smm_seg {
 	u16 selector;
 	u16 attrib;
