@@ -100,6 +100,9 @@ static int emul_write_phys(struct x86_emul_ctxt *c, u64 gpa, const void *val,
 	if (gpa_is_ram(vcpu, gpa, true)) {
 		r = kvm_write_guest(vcpu->kvm, gpa, val, len);
 		up_read(&vcpu->kvm->slots_lock);
+		/* npt=0: it may be a guest page table (mmu/shadow.c). */
+		if (!r && kvm_shadow_paging)
+			kvm_shadow_guest_write(vcpu, gpa, len);
 		return r ? X86EMUL_UNHANDLED : X86EMUL_OK;
 	}
 	up_read(&vcpu->kvm->slots_lock);
@@ -187,6 +190,8 @@ static int emul_cmpxchg_phys(struct x86_emul_ctxt *c, u64 gpa,
 		down_read(&vcpu->kvm->slots_lock);
 		kvm_mark_page_dirty(vcpu->kvm, gpa >> PAGE_SHIFT);
 		up_read(&vcpu->kvm->slots_lock);
+		if (kvm_shadow_paging)
+			kvm_shadow_guest_write(vcpu, gpa, len);
 	}
 	return ok ? X86EMUL_OK : X86EMUL_FAULT;
 }

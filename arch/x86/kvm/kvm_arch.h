@@ -81,6 +81,7 @@ struct kvm_lapic;
 struct kvm_shadow_mmu;
 struct kvm_hv;
 struct kvm_vcpu_hv;
+struct kvm_shadow_vm;
 
 struct kvm_arch {
 	/* One nested page table per memslot address space; @mmu is the first. */
@@ -98,6 +99,8 @@ struct kvm_arch {
 	struct kvm_msr_filter_set __rcu *msr_filter;
 	u32 max_vcpu_ids;	/* KVM_CAP_MAX_VCPU_ID as enabled, 0 = default */
 	u32 n_mmu_pages;	/* KVM_SET_NR_MMU_PAGES: the shadow MMU's bound */
+	/* npt=0: the shadow pages (mmu/shadow_cache.h), made on first entry. */
+	struct kvm_shadow_vm *shadow;
 	struct kvm_arch_clock clock;
 	/* KVM_CAP_SPLIT_IRQCHIP: local APICs only, the rest in userspace. */
 	bool irqchip_split;

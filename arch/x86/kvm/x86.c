@@ -264,6 +264,7 @@ void kvm_arch_destroy_vm(struct kvm *kvm)
 	kvm_hv_destroy_vm(kvm);
 	kvm_irq_destroy_vm(kvm);
 	kvm_msr_filter_destroy(kvm);
+	kvm_shadow_destroy_vm(kvm);
 	kvm_mmu_destroy_vm(kvm);
 }
 

@@ -28,6 +28,7 @@
 
 #include "x86.h"
 #include "dirty.h"
+#include "shadow.h"
 
 #define NPT_PRESENT	BIT_ULL(0)
 #define NPT_WRITABLE	BIT_ULL(1)
@@ -479,6 +480,8 @@ static void npt_release_batch(struct kvm *kvm, u64 *batch, int n)
 
 	if (!n)
 		return;
+	/* npt=0: shadow leaves may map the pages too (mmu/shadow.c). */
+	kvm_shadow_zap_all(kvm);
 	kvm_make_all_cpus_request(kvm, KVM_REQ_TLB_FLUSH);
 	for (i = 0; i < n; i++)
 		npt_release_entry(batch[i]);
@@ -580,6 +583,8 @@ static void npt_zap(struct kvm *kvm, int as_id, gfn_t start,
 		npt_release_batch(kvm, batch, n);
 	} while (!done);
 	free_page((unsigned long)batch);
+	/* Shadow pages of guest tables in the range, even if none was mapped. */
+	kvm_shadow_zap_all(kvm);
 }
 
 void kvm_mmu_zap_range(struct kvm *kvm, int as_id, gfn_t start,
@@ -592,6 +597,8 @@ void kvm_mmu_zap_range(struct kvm *kvm, int as_id, gfn_t start,
 
 void kvm_arch_flush_remote_tlbs(struct kvm *kvm)
 {
+	/* npt=0: the shadow leaves lose write access with the NPT's. */
+	kvm_shadow_protect_all(kvm);
 	kvm_make_all_cpus_request(kvm, KVM_REQ_TLB_FLUSH);
 }
 

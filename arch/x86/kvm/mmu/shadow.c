@@ -3,369 +3,150 @@
  * Shadow paging: the guest runs on page tables we build from its own,
  * for hardware without nested paging (or npt=0).
  *
- * Design: each vCPU owns a shadow tree that behaves like a software TLB.
- * It maps guest linear addresses to host pages and is filled one 4 KiB
- * page at a time on intercepted #PFs, by walking the guest's tables with
- * the shared walker (mmu/walk.c), which also sets the guest's accessed and
- * dirty bits as the processor would.  Only translations the guest's tables
- * allow are ever cached, so:
+ * Design: shadow pages are cached per VM by (guest frame, role) in
+ * mmu/shadow_cache.c, which also keeps every shadowed guest table
+ * write-protected.  A shadow page shadows one guest page table in one role
+ * (level, guest paging mode, quadrant, the rights of the entries above it,
+ * CR0.WP, CR4.PSE/SMEP/SMAP, EFER.NXE) or, "direct", maps guest-physical
+ * memory (a guest large page, or a guest without paging).  Pages are
+ * filled lazily on intercepted #PFs from a walk of the guest's tables with
+ * the shared walker (mmu/walk.c, which also sets the guest's accessed and
+ * dirty bits): the fault's path of shadow pages is found or made, then the
+ * 4 KiB leaf is written.  Guest large pages are shadowed with 4 KiB leaves.
  *
- *  - a guest entry going from not-present to present takes effect at once
- *    (the access faults to us and the walk sees the new entry), as on
- *    hardware, which never caches not-present entries;
- *  - any other change takes effect when the guest flushes its TLB as the
- *    architecture requires: a CR0/CR4 write drops the whole tree
- *    (KVM_REQ_TLB_FLUSH, kvm_shadow_flush), MOV to CR3 all but the global
- *    pages (KVM_REQ_TLB_FLUSH_CR3, kvm_shadow_flush_cr3), INVLPG the page
- *    (kvm_shadow_invlpg).
+ * The guest's writes to its tables fault (they are write-protected) and
+ * are emulated; the emulator tells us (kvm_shadow_guest_write()) and the
+ * shadow entries made from the written entry go.  So the shadow never holds
+ * a translation the guest's tables do not, whatever the guest flushes or
+ * not, and a TLB flush only needs the hardware's: INVLPG and CR3 loads
+ * keep their architectural meaning.  A guest table that is written without
+ * being used stops being shadowed ("unprotected"): see shadow_cache.c.
  *
- * This is correct without write-protecting the guest's page tables; the
- * price is that every address-space switch starts with no non-global
- * translation.
- *
- * The tree's format is the hardware's paging mode while the guest runs,
- * which the backend forces to PAE (CR4.PAE=1, CR0.PG=1): long-mode 4-level
- * tables for a guest in long mode, legacy PAE tables (4 PDPTEs, CR3 below
- * 4 GiB) for every other guest mode: real mode and unpaged protected mode
- * (an identity map of guest-physical memory), 2-level and PAE paging.
- * Guest large pages are shadowed with 4 KiB entries.
+ * Roots: a long-mode guest's PML4 is a cached page held by the vCPU while
+ * its CR3 points there, so a CR3 load finds the address space it left,
+ * with all its subtrees, and does not refault.  The hardware runs every
+ * other guest mode on legacy PAE (the backend forces CR4.PAE and CR0.PG),
+ * with a per-vCPU PDPT below 4 GiB whose four entries point at cached page
+ * directories; it is refilled after each CR3 load (PAE PDPTEs are loaded
+ * with CR3, APM vol 2, 5.3.3).
  *
  * Guest-physical to host-physical comes from the nested page table
  * (mmu/npt.c), kept as a software table: it holds the pins, honours
- * read-only slots and dirty logging, and when it drops a mapping it makes
- * every vCPU flush (KVM_REQ_TLB_FLUSH), which drops the shadow trees too
- * before any vCPU enters the guest again.  Shadow entries hold no pins.
+ * read-only slots and dirty logging.  When it drops a mapping it zaps the
+ * whole cache first, when it write-protects for dirty logging it takes
+ * write access from every shadow leaf (kvm_shadow_zap_all(),
+ * kvm_shadow_protect_all()).  Shadow entries hold no pins.
  *
- * Only the vCPU's own thread touches its tree (vCPU ioctls are serialised),
- * so the tree needs no lock.  Its size is bounded by KVM_SET_NR_MMU_PAGES
- * shared among the vCPUs; a vCPU at its bound drops its tree and refills.
+ * The cache is bounded by KVM_SET_NR_MMU_PAGES: past it the least recently
+ * used pages no vCPU holds as its root are zapped.  A guest table that
+ * loops (a PDE pointing at its PML4) costs one page per level and role.
  */
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/vmalloc.h>
 
 #include "x86.h"
 #include "shadow.h"
+#include "shadow_cache.h"
 
 #include "walk.h"
 
 bool kvm_shadow_paging;
 
-#define SPT_ENTRIES		512
-#define SPT_ADDR_MASK		GENMASK_ULL(51, 12)
 /* Non-leaf entries allow everything: the leaf carries the permissions. */
 #define SPT_TABLE_BITS		(X86_PTE_P | X86_PTE_RW | X86_PTE_US | X86_PTE_A)
 /* A and D preset: the hardware never needs to write them back. */
 #define SPT_LEAF_BITS		(X86_PTE_P | X86_PTE_A | X86_PTE_D)
-/*
- * Software-available bit 9 of a leaf (ignored by the processor, APM vol 2,
- * 5.4.1): it shadows a global guest page, kept across CR3 loads.
- */
-#define SPT_SW_GLOBAL		BIT_ULL(9)
-/* G, bit 8 of a guest leaf entry (with CR4.PGE). */
-#define GUEST_PTE_G		BIT_ULL(8)
 /* Legacy PAE PDPTEs have only P, PWT, PCD (APM vol 2, 5.3.3). */
 #define SPT_PAE_PDPTES		4
 #define SPT_PAE_PDPTE_BITS	X86_PTE_P
-
-/* Fewest table pages a vCPU may use, whatever KVM_SET_NR_MMU_PAGES says. */
-#define SHADOW_MIN_PAGES	64
-/* Pages one fault may add below the root (PDPT, PD, PT). */
+/* Pages one fault may add: a path below the root. */
 #define SHADOW_FAULT_PAGES	3
+/* A 4-level guest's CR3 (bits 11:0 hold the PCID or PWT/PCD). */
+#define SHADOW_CR3_MASK		GENMASK_ULL(51, 12)
 
-/* The nested page table's entry format (mmu/npt.c, APM vol 2, 15.25.5). */
-#define NPT_P			BIT_ULL(0)
-#define NPT_W			BIT_ULL(1)
-#define NPT_PS			BIT_ULL(7)
-#define NPT_LEVELS		4
-
+/* The vCPU's root and what it was loaded for. */
 struct kvm_shadow_mmu {
-	u64 *root;		/* PML4, or the PAE PDPT (below 4 GiB) */
-	u64 root_pa;
-	int levels;		/* 4 (long mode) or 3 (PAE); 0 = no root */
-	bool nxe;		/* EFER.NXE the tree was built for */
-	unsigned long nr_pages;	/* table pages below the root */
-	/* Largest guest page shadowed since the last zap: INVLPG's reach. */
-	u64 max_page;
-	/* Global leaves installed since the last zap (an upper bound). */
-	unsigned long nr_global;
+	struct shadow_page *root;	/* long mode: the cached PML4 */
+	u64 *pae_root;			/* other modes: PDPT below 4 GiB */
+	u64 root_pa;			/* the hardware's CR3 */
+	u64 cr3;			/* guest CR3 at load */
+	u32 role;			/* base role at load */
+	bool loaded;			/* else reload before entering */
 };
 
-/* ---- the tree ---------------------------------------------------------- */
+/* ---- the VM's cache ------------------------------------------------------- */
 
-static unsigned int spt_index(u64 la, int level, int levels)
+static struct kvm_shadow_vm *shadow_vm(struct kvm *kvm)
 {
-	if (levels == 3 && level == 3)
-		return (la >> 30) & (SPT_PAE_PDPTES - 1);
-	return (la >> (PAGE_SHIFT + 9 * (level - 1))) & (SPT_ENTRIES - 1);
+	struct kvm_shadow_vm *sv = READ_ONCE(kvm->arch.shadow);
+
+	if (sv)
+		return sv;
+	sv = kvzalloc(sizeof(*sv), GFP_KERNEL_ACCOUNT);
+	if (!sv)
+		return NULL;
+	mutex_init(&sv->lock);
+	INIT_LIST_HEAD(&sv->lru);
+	INIT_LIST_HEAD(&sv->zapped);
+	/* Two vCPUs' first entries race: the first one's cache wins. */
+	if (cmpxchg(&kvm->arch.shadow, NULL, sv)) {
+		kvfree(sv);
+		sv = READ_ONCE(kvm->arch.shadow);
+	}
+	return sv;
 }
 
-static u64 *spt_table(u64 entry)
+void kvm_shadow_zap_all(struct kvm *kvm)
 {
-	return __va(entry & SPT_ADDR_MASK);
+	struct kvm_shadow_vm *sv = READ_ONCE(kvm->arch.shadow);
+	struct shadow_page *sp, *tmp;
+
+	if (!sv)
+		return;
+	mutex_lock(&sv->lock);
+	list_for_each_entry_safe(sp, tmp, &sv->lru, lru)
+		shadow_sp_zap(sv, sp);
+	shadow_commit_zap(kvm, sv);
+	mutex_unlock(&sv->lock);
 }
 
-static void spt_free_below(struct kvm_shadow_mmu *s, u64 *table, int level)
+void kvm_shadow_protect_all(struct kvm *kvm)
 {
+	struct kvm_shadow_vm *sv = READ_ONCE(kvm->arch.shadow);
+	struct shadow_page *sp;
 	int i;
 
-	if (level == 1)
+	if (!sv)
 		return;
-	for (i = 0; i < SPT_ENTRIES; i++) {
-		if (!(table[i] & X86_PTE_P))
+	mutex_lock(&sv->lock);
+	list_for_each_entry(sp, &sv->lru, lru) {
+		if (sp->role.level != 1)
 			continue;
-		spt_free_below(s, spt_table(table[i]), level - 1);
-		free_page((unsigned long)spt_table(table[i]));
-		s->nr_pages--;
-		table[i] = 0;
+		for (i = 0; i < SPT_ENTRIES; i++)
+			if (sp->spt[i] & X86_PTE_RW)
+				WRITE_ONCE(sp->spt[i],
+					   sp->spt[i] & ~X86_PTE_RW);
 	}
+	mutex_unlock(&sv->lock);
 }
 
-/* Drop every translation; the root (and the PAE page directories) stay. */
-static void shadow_zap(struct kvm_shadow_mmu *s)
+/* No vCPU is left: every page goes. */
+void kvm_shadow_destroy_vm(struct kvm *kvm)
 {
-	int i;
+	struct kvm_shadow_vm *sv = kvm->arch.shadow;
+	struct shadow_page *sp, *tmp;
 
-	s->max_page = PAGE_SIZE;
-	s->nr_global = 0;
-	if (!s->root)
+	if (!sv)
 		return;
-	if (s->levels == 4) {
-		spt_free_below(s, s->root, 4);
-		return;
-	}
-	for (i = 0; i < SPT_PAE_PDPTES; i++)
-		spt_free_below(s, spt_table(s->root[i]), 2);
-}
-
-static void shadow_free_root(struct kvm_shadow_mmu *s)
-{
-	int i;
-
-	if (!s->root)
-		return;
-	shadow_zap(s);
-	if (s->levels == 3)
-		for (i = 0; i < SPT_PAE_PDPTES; i++)
-			free_page((unsigned long)spt_table(s->root[i]));
-	free_page((unsigned long)s->root);
-	s->root = NULL;
-	s->root_pa = 0;
-	s->levels = 0;
-}
-
-/*
- * A legacy-PAE root is a PDPT the hardware reads through a 32-bit CR3, so
- * it lives below 4 GiB; its four page directories are allocated with it,
- * so the PDPTEs never change while the root lives.
- */
-static int shadow_alloc_root(struct kvm_shadow_mmu *s, int levels)
-{
-	gfp_t gfp = GFP_KERNEL_ACCOUNT | (levels == 3 ? GFP_DMA32 : 0);
-	int i;
-
-	s->root = (u64 *)get_zeroed_page(gfp);
-	if (!s->root)
-		return -ENOMEM;
-	s->root_pa = __pa(s->root);
-	s->levels = levels;
-	if (levels == 4)
-		return 0;
-	for (i = 0; i < SPT_PAE_PDPTES; i++) {
-		u64 *pd = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-
-		if (!pd) {
-			shadow_free_root(s);
-			return -ENOMEM;
-		}
-		s->root[i] = __pa(pd) | SPT_PAE_PDPTE_BITS;
-	}
-	return 0;
-}
-
-/*
- * Keep only the global leaves below @table; returns whether any entry is
- * left.  Tables left empty go (not the PAE page directories).
- */
-static bool spt_keep_global(struct kvm_shadow_mmu *s, u64 *table, int level)
-{
-	bool pdpt = s->levels == 3 && level == 3;
-	int i, n = pdpt ? SPT_PAE_PDPTES : SPT_ENTRIES;
-	bool left = false;
-
-	for (i = 0; i < n; i++) {
-		u64 *child;
-
-		if (!(table[i] & X86_PTE_P))
-			continue;
-		if (level == 1) {
-			if (table[i] & SPT_SW_GLOBAL)
-				left = true;
-			else
-				table[i] = 0;
-			continue;
-		}
-		child = spt_table(table[i]);
-		if (spt_keep_global(s, child, level - 1) || pdpt) {
-			left = true;
-			continue;
-		}
-		free_page((unsigned long)child);
-		s->nr_pages--;
-		table[i] = 0;
-	}
-	return left;
-}
-
-/* Linear address bits the tree indexes. */
-static u64 spt_la_mask(const struct kvm_shadow_mmu *s)
-{
-	return s->levels == 4 ? GENMASK_ULL(47, 0) : GENMASK_ULL(31, 0);
-}
-
-/*
- * Drop the translations of [start, end) below @table (at @level, mapping
- * from @base): tables wholly inside go with everything below them, except
- * the PAE page directories, which live as long as the root.
- */
-static void spt_zap_range(struct kvm_shadow_mmu *s, u64 *table, int level,
-			  u64 base, u64 start, u64 end)
-{
-	u64 span = 1ULL << (PAGE_SHIFT + 9 * (level - 1));
-	bool pdpt = s->levels == 3 && level == 3;
-	int i, n = pdpt ? SPT_PAE_PDPTES : SPT_ENTRIES;
-
-	for (i = 0; i < n; i++) {
-		u64 lo = base + i * span, hi = lo + span;
-
-		if (hi <= start || lo >= end || !(table[i] & X86_PTE_P))
-			continue;
-		if (level == 1) {
-			table[i] = 0;
-		} else if (pdpt || start > lo || end < hi) {
-			spt_zap_range(s, spt_table(table[i]), level - 1, lo,
-				      start, end);
-		} else {
-			spt_free_below(s, spt_table(table[i]), level - 1);
-			free_page((unsigned long)spt_table(table[i]));
-			s->nr_pages--;
-			table[i] = 0;
-		}
-	}
-}
-
-static unsigned long shadow_budget(struct kvm *kvm)
-{
-	unsigned long n = kvm->arch.n_mmu_pages;
-	int vcpus = max(READ_ONCE(kvm->created_vcpus), 1);
-
-	return max_t(unsigned long, n / vcpus, SHADOW_MIN_PAGES);
-}
-
-/*
- * The leaf entry for @la, allocating missing tables.  Page allocation may
- * sleep: only the vCPU's thread gets here, outside guest mode.
- */
-static u64 *shadow_leaf(struct kvm_shadow_mmu *s, u64 la)
-{
-	u64 *table = s->root;
-	int level;
-
-	for (level = s->levels; level > 1; level--) {
-		u64 *e = &table[spt_index(la, level, s->levels)];
-
-		if (!(*e & X86_PTE_P)) {
-			u64 *t = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-
-			if (!t)
-				return NULL;
-			s->nr_pages++;
-			*e = __pa(t) | SPT_TABLE_BITS;
-		}
-		table = spt_table(*e);
-	}
-	return &table[spt_index(la, 1, s->levels)];
-}
-
-/* ---- the vCPU's view ----------------------------------------------------- */
-
-int kvm_shadow_load(struct kvm_vcpu *vcpu)
-{
-	struct kvm_shadow_mmu *s = vcpu->arch.shadow;
-	u64 efer = kvm_x86_ops->get_efer(vcpu);
-	int levels = (efer & EFER_LMA) ? 4 : 3;
-	bool nxe = efer & EFER_NX;
-	int r;
-
-	if (!s) {
-		s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
-		if (!s)
-			return -ENOMEM;
-		vcpu->arch.shadow = s;
-	}
-	if (s->root && s->levels == levels && s->nxe == nxe)
-		return 0;
-	/* The paging mode changed (or EFER.NXE did, which makes NX legal). */
-	shadow_free_root(s);
-	r = shadow_alloc_root(s, levels);
-	if (r)
-		return r;
-	s->nxe = nxe;
-	s->max_page = PAGE_SIZE;
-	kvm_x86_ops->flush_guest_tlb(vcpu);
-	return 0;
-}
-
-u64 kvm_shadow_root_pa(struct kvm_vcpu *vcpu)
-{
-	struct kvm_shadow_mmu *s = vcpu->arch.shadow;
-
-	return s ? s->root_pa : 0;
-}
-
-void kvm_shadow_flush(struct kvm_vcpu *vcpu)
-{
-	if (vcpu->arch.shadow)
-		shadow_zap(vcpu->arch.shadow);
-}
-
-/*
- * INVLPG: drop what translates the page of @la.  It may be part of a guest
- * large page shadowed by 4 KiB entries elsewhere in it, so the reach is
- * the largest guest page the tree holds.  Then flush the hardware TLB.
- */
-void kvm_shadow_invlpg(struct kvm_vcpu *vcpu, u64 la)
-{
-	struct kvm_shadow_mmu *s = vcpu->arch.shadow;
-	u64 start;
-
-	if (!s || !s->root)
-		return;
-	start = la & spt_la_mask(s) & ~(s->max_page - 1);
-	spt_zap_range(s, s->root, s->levels, 0, start, start + s->max_page);
-	kvm_x86_ops->flush_guest_tlb(vcpu);
-}
-
-void kvm_shadow_flush_cr3(struct kvm_vcpu *vcpu)
-{
-	struct kvm_shadow_mmu *s = vcpu->arch.shadow;
-
-	if (!s || !s->root)
-		return;
-	if (!s->nr_global) {
-		shadow_zap(s);
-		return;
-	}
-	spt_keep_global(s, s->root, s->levels);
-}
-
-void kvm_shadow_vcpu_destroy(struct kvm_vcpu *vcpu)
-{
-	if (!vcpu->arch.shadow)
-		return;
-	shadow_free_root(vcpu->arch.shadow);
-	kfree(vcpu->arch.shadow);
-	vcpu->arch.shadow = NULL;
+	mutex_lock(&sv->lock);
+	list_for_each_entry_safe(sp, tmp, &sv->lru, lru)
+		shadow_sp_zap(sv, sp);
+	shadow_commit_zap(NULL, sv);
+	mutex_unlock(&sv->lock);
+	kvfree(sv);
+	kvm->arch.shadow = NULL;
 }
 
 /* ---- the guest's tables, through the shared walker -------------------- */
@@ -450,38 +231,155 @@ static void shadow_walk_regs(struct kvm_vcpu *vcpu, struct x86_walk_regs *r)
 	r->gbpages = ext && (ext->edx & BIT(26));
 }
 
-/* ---- guest-physical to host-physical, through the nested page table ----- */
+/* ---- the vCPU's root ------------------------------------------------------- */
+
+static u32 shadow_base_role(const struct x86_walk_regs *r)
+{
+	union shadow_role role = { .word = 0 };
+
+	if (!(r->cr0 & X86_CR0_PG))
+		role.glevels = 0;
+	else if (r->efer & EFER_LMA)
+		role.glevels = 4;
+	else if (r->cr4 & X86_CR4_PAE)
+		role.glevels = 3;
+	else
+		role.glevels = 2;
+	role.wp = !!(r->cr0 & X86_CR0_WP);
+	role.pse = !!(r->cr4 & X86_CR4_PSE);
+	role.smep = !!(r->cr4 & X86_CR4_SMEP);
+	role.smap = !!(r->cr4 & X86_CR4_SMAP);
+	role.nxe = !!(r->efer & EFER_NX);
+	return role.word;
+}
+
+/* Let go of the root (and the PAE root's links).  Under sv->lock. */
+static void shadow_put_root(struct kvm_shadow_vm *sv, struct kvm_shadow_mmu *s)
+{
+	int i;
+
+	if (s->root)
+		shadow_root_put(sv, s->root);
+	s->root = NULL;
+	for (i = 0; i < SPT_PAE_PDPTES; i++)
+		shadow_drop(sv, &s->pae_root[i], 3);
+	s->loaded = false;
+}
+
+static struct kvm_shadow_mmu *shadow_vcpu(struct kvm_vcpu *vcpu)
+{
+	struct kvm_shadow_mmu *s = vcpu->arch.shadow;
+
+	if (s)
+		return s;
+	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
+	if (!s)
+		return NULL;
+	/* The hardware reads a legacy PAE PDPT through a 32-bit CR3. */
+	s->pae_root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT | GFP_DMA32);
+	if (!s->pae_root) {
+		kfree(s);
+		return NULL;
+	}
+	vcpu->arch.shadow = s;
+	return s;
+}
+
+int kvm_shadow_load(struct kvm_vcpu *vcpu)
+{
+	struct kvm_shadow_vm *sv = shadow_vm(vcpu->kvm);
+	struct kvm_shadow_mmu *s = shadow_vcpu(vcpu);
+	union shadow_role role;
+	struct x86_walk_regs regs;
+	struct shadow_page *sp;
+	bool protected = false;
+
+	if (!sv || !s)
+		return -ENOMEM;
+	shadow_walk_regs(vcpu, &regs);
+	role.word = shadow_base_role(&regs);
+	if (s->loaded && s->cr3 == regs.cr3 && s->role == role.word &&
+	    !(s->root && READ_ONCE(s->root->zapped)))
+		return 0;
+
+	mutex_lock(&sv->lock);
+	shadow_put_root(sv, s);
+	s->root_pa = __pa(s->pae_root);
+	if (role.glevels == 4) {
+		shadow_make_room(vcpu->kvm, sv, 1);
+		role.level = 4;
+		role.access = SHADOW_ACC_ALL;
+		sp = shadow_sp_get(vcpu->kvm, sv,
+				   (regs.cr3 & SHADOW_CR3_MASK) >> PAGE_SHIFT,
+				   role, &protected);
+		if (!sp) {
+			shadow_commit_zap(vcpu->kvm, sv);
+			mutex_unlock(&sv->lock);
+			return -ENOMEM;
+		}
+		sp->root_count++;
+		shadow_sp_touch(sv, sp);
+		s->root = sp;
+		s->root_pa = __pa(sp->spt);
+	}
+	s->cr3 = regs.cr3;
+	s->role = shadow_base_role(&regs);
+	s->loaded = true;
+	/* Leaves lost write access: no TLB may keep it. */
+	if (protected)
+		kvm_make_all_cpus_request(vcpu->kvm, KVM_REQ_TLB_FLUSH);
+	shadow_commit_zap(vcpu->kvm, sv);
+	mutex_unlock(&sv->lock);
+	kvm_x86_ops->flush_guest_tlb(vcpu);
+	return 0;
+}
+
+u64 kvm_shadow_root_pa(struct kvm_vcpu *vcpu)
+{
+	struct kvm_shadow_mmu *s = vcpu->arch.shadow;
+
+	return s ? s->root_pa : 0;
+}
 
 /*
- * The host page backing @gfn in the nested page table and whether it may
- * be written; false if it is not mapped (it was zapped under us).
+ * A guest TLB flush (CR0/CR4 write, KVM_SET_SREGS) or one the host asked
+ * for: the shadow is in step with the guest's tables, so only the root is
+ * looked up again (a PAE guest's PDPTEs read again) before the next entry.
  */
-static bool shadow_npt_lookup(struct kvm *kvm, gfn_t gfn, u64 *hpa,
-			      bool *writable)
+void kvm_shadow_flush(struct kvm_vcpu *vcpu)
 {
-	struct kvm_mmu *mmu = &kvm->arch.mmu;
-	u64 *table, e = 0;
-	bool found = false;
-	int level;
+	if (vcpu->arch.shadow)
+		vcpu->arch.shadow->loaded = false;
+}
 
-	spin_lock(&mmu->lock);
-	table = mmu->root;
-	for (level = NPT_LEVELS; table && level >= 1; level--) {
-		e = table[(gfn >> (9 * (level - 1))) & (SPT_ENTRIES - 1)];
-		if (!(e & NPT_P))
-			break;
-		if (level == 1 || (level == 2 && (e & NPT_PS))) {
-			u64 off = level == 2 ? gfn & (SPT_ENTRIES - 1) : 0;
+/* A CR3 load: the root of the new address space, before the next entry. */
+void kvm_shadow_flush_cr3(struct kvm_vcpu *vcpu)
+{
+	kvm_shadow_flush(vcpu);
+}
 
-			*hpa = (e & SPT_ADDR_MASK) + (off << PAGE_SHIFT);
-			*writable = e & NPT_W;
-			found = true;
-			break;
-		}
-		table = __va(e & SPT_ADDR_MASK);
+/* INVLPG: the shadow already has the guest's entries; flush the hardware. */
+void kvm_shadow_invlpg(struct kvm_vcpu *vcpu, u64 la)
+{
+	kvm_x86_ops->flush_guest_tlb(vcpu);
+}
+
+void kvm_shadow_vcpu_destroy(struct kvm_vcpu *vcpu)
+{
+	struct kvm_shadow_vm *sv = vcpu->kvm->arch.shadow;
+	struct kvm_shadow_mmu *s = vcpu->arch.shadow;
+
+	if (!s)
+		return;
+	if (sv) {
+		mutex_lock(&sv->lock);
+		/* A zapped root is freed with the VM: no kick while dying. */
+		shadow_put_root(sv, s);
+		mutex_unlock(&sv->lock);
 	}
-	spin_unlock(&mmu->lock);
-	return found;
+	free_page((unsigned long)s->pae_root);
+	kfree(s);
+	vcpu->arch.shadow = NULL;
 }
 
 /* ---- the fault path ------------------------------------------------------ */
@@ -501,33 +399,10 @@ static bool shadow_guest_dirty(const struct x86_walk_result *res)
 
 struct shadow_map {
 	u64 gpa;
-	u64 page_size;		/* of the guest's mapping */
 	bool write;		/* map writable */
 	bool user;		/* map user-accessible */
 	bool nx;
-	bool global;		/* a global guest page: survives CR3 loads */
 };
-
-static void shadow_install(struct kvm_vcpu *vcpu, u64 la,
-			   const struct shadow_map *m, u64 hpa)
-{
-	struct kvm_shadow_mmu *s = vcpu->arch.shadow;
-	u64 *e;
-
-	/* At the bound: start over rather than grow (reclaim). */
-	if (s->nr_pages + SHADOW_FAULT_PAGES > shadow_budget(vcpu->kvm)) {
-		shadow_zap(s);
-		kvm_make_request(KVM_REQ_TLB_FLUSH, vcpu);
-	}
-	e = shadow_leaf(s, la);
-	if (!e)
-		return;		/* no memory now: the access faults again */
-	s->max_page = max(s->max_page, m->page_size);
-	s->nr_global += m->global;
-	*e = hpa | SPT_LEAF_BITS | (m->write ? X86_PTE_RW : 0) |
-	     (m->user ? X86_PTE_US : 0) | (m->nx && s->nxe ? X86_PTE_NX : 0) |
-	     (m->global ? SPT_SW_GLOBAL : 0);
-}
 
 /*
  * What the shadow entry may allow, from the walk: writes only once the
@@ -535,14 +410,10 @@ static void shadow_install(struct kvm_vcpu *vcpu, u64 la,
  * CR0.WP clear a supervisor write to a read-only page maps it writable but
  * supervisor-only, so user accesses fault and are checked again.
  */
-static void shadow_rights(u64 cr4, u32 access,
-			  const struct x86_walk_result *res,
+static void shadow_rights(u32 access, const struct x86_walk_result *res,
 			  struct shadow_map *m)
 {
 	m->gpa = res->gpa;
-	m->page_size = res->page_size;
-	m->global = res->levels && (cr4 & X86_CR4_PGE) &&
-		    (res->pte[res->levels - 1] & GUEST_PTE_G);
 	m->user = res->user;
 	m->nx = res->nx;
 	if (access & X86_WALK_WRITE) {
@@ -554,23 +425,236 @@ static void shadow_rights(u64 cr4, u32 access,
 	}
 }
 
-int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 la, u64 error_code)
+/* The rights guest entries [0, @n) of the walk grant (SHADOW_ACC_*). */
+static u32 shadow_walk_access(const struct x86_walk_result *res, int n,
+			      int glevels)
+{
+	u32 acc = SHADOW_ACC_ALL;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		/* Legacy PAE PDPTEs carry no rights. */
+		if (glevels == 3 && i == 0)
+			continue;
+		if (!(res->pte[i] & X86_PTE_RW))
+			acc &= ~SHADOW_ACC_WRITE;
+		if (!(res->pte[i] & X86_PTE_US))
+			acc &= ~SHADOW_ACC_USER;
+		if (glevels != 2 && (res->pte[i] & X86_PTE_NX))
+			acc &= ~SHADOW_ACC_EXEC;
+	}
+	return acc;
+}
+
+static unsigned int spt_index(u64 la, int level, bool pae)
+{
+	if (pae && level == 3)
+		return (la >> 30) & (SPT_PAE_PDPTES - 1);
+	return (la >> (PAGE_SHIFT + 9 * (level - 1))) & (SPT_ENTRIES - 1);
+}
+
+/*
+ * Which shadow page at @level translates @la, from the walk: the one of
+ * the guest table at that level, or a direct one below a guest large page
+ * (or without guest paging).  The shadow's levels are the guest's: a
+ * 2-level guest's tables are each covered by several shadow pages.
+ */
+static gfn_t shadow_child_key(u64 la, int level, union shadow_role *role,
+			      const struct x86_walk_result *res)
+{
+	int glevels = role->glevels, leaf_level;
+	gfn_t span = (1ULL << (9 * level)) - 1;
+
+	role->level = level;
+	if (!glevels) {
+		role->direct = 1;
+		role->access = SHADOW_ACC_ALL;
+		role->dirty = 1;
+		return (la >> PAGE_SHIFT) & ~span;
+	}
+	leaf_level = glevels - res->levels + 1;
+	if (level < leaf_level) {
+		role->direct = 1;
+		role->access = shadow_walk_access(res, res->levels, glevels);
+		role->dirty = !!(res->pte[res->levels - 1] & X86_PTE_D);
+		return (res->gpa >> PAGE_SHIFT) & ~span;
+	}
+	role->access = shadow_walk_access(res, glevels - level, glevels);
+	if (glevels == 2)
+		role->quadrant = level == 2 ? (la >> 30) & 3 : (la >> 21) & 1;
+	return res->pte_gpa[glevels - level] >> PAGE_SHIFT;
+}
+
+/*
+ * The leaf entry translating @la, the shadow pages above it found or made
+ * (and linked) along the walk.  NULL if out of memory.
+ */
+static u64 *shadow_path(struct kvm *kvm, struct kvm_shadow_vm *sv,
+			struct kvm_shadow_mmu *s, u64 la,
+			const struct x86_walk_result *res, bool *protected)
+{
+	bool pae = !s->root;
+	u64 *table = pae ? s->pae_root : s->root->spt;
+	int level = pae ? 3 : 4;
+
+	if (!pae)
+		shadow_sp_touch(sv, s->root);
+	for (; level > 1; level--) {
+		u64 *e = &table[spt_index(la, level, pae)];
+		union shadow_role role = { .word = s->role };
+		struct shadow_page *child;
+		gfn_t gfn;
+
+		gfn = shadow_child_key(la, level - 1, &role, res);
+		if (*e & X86_PTE_P) {
+			child = shadow_sp_of(*e);
+			if (child->gfn == gfn && child->role.word == role.word)
+				goto next;
+			shadow_drop(sv, e, level);
+		}
+		child = shadow_sp_get(kvm, sv, gfn, role, protected);
+		if (!child || shadow_link(e, child, pae && level == 3 ?
+					  SPT_PAE_PDPTE_BITS : SPT_TABLE_BITS))
+			return NULL;
+next:
+		shadow_sp_touch(sv, child);
+		table = child->spt;
+	}
+	return &table[spt_index(la, 1, pae)];
+}
+
+/*
+ * The guest may have changed an entry of the walk before its table was
+ * write-protected (or before we took the lock): read them again and drop
+ * whatever we made from a stale one; the access then faults again.
+ */
+static bool shadow_walk_stale(struct kvm *kvm, struct kvm_shadow_vm *sv,
+			      struct kvm_shadow_mmu *s,
+			      const struct x86_walk_result *res)
+{
+	union shadow_role role = { .word = s->role };
+	unsigned int esz = role.glevels == 2 ? 4 : 8;
+	bool stale = false;
+	int i;
+
+	for (i = 0; i < res->levels; i++) {
+		u64 v = 0;
+
+		if (!kvm_read_guest(kvm, res->pte_gpa[i], &v, esz) &&
+		    v == res->pte[i])
+			continue;
+		stale = true;
+		if (role.glevels == 3 && i == 0)
+			shadow_put_root(sv, s);		/* a PDPTE: reload */
+		else
+			shadow_pte_written(sv, res->pte_gpa[i], esz, false);
+	}
+	return stale;
+}
+
+static void shadow_install(struct kvm *kvm, struct kvm_shadow_vm *sv,
+			   u64 *leaf, struct shadow_map *m, bool nxe)
+{
+	bool npt_writable;
+	u64 hpa;
+
+	if (!shadow_npt_lookup(kvm, m->gpa >> PAGE_SHIFT, &hpa, &npt_writable))
+		return;		/* zapped meanwhile: fault again */
+	if (!npt_writable)
+		m->write = false;
+	/* No memory for the reverse map: the access faults again. */
+	shadow_set_leaf(sv, leaf, (hpa & SPT_ADDR_MASK) | SPT_LEAF_BITS |
+			(m->write ? X86_PTE_RW : 0) |
+			(m->user ? X86_PTE_US : 0) |
+			(m->nx && nxe ? X86_PTE_NX : 0));
+}
+
+/*
+ * A write to a shadowed guest table: emulate it, so we see it.  If the
+ * emulator cannot (or the fault hit during event delivery, not at RIP),
+ * stop shadowing the table and let the guest write it itself.
+ */
+static int shadow_emulate_write(struct kvm_vcpu *vcpu, gfn_t gfn,
+				bool can_emulate)
+{
+	struct kvm_shadow_vm *sv = vcpu->kvm->arch.shadow;
+	int r;
+
+	if (can_emulate) {
+		r = kvm_emulate_instruction(vcpu);
+		if (r != EXIT_USER ||
+		    vcpu->run->exit_reason != KVM_EXIT_INTERNAL_ERROR)
+			return r;
+	}
+	mutex_lock(&sv->lock);
+	shadow_unprotect(sv, gfn);
+	shadow_commit_zap(vcpu->kvm, sv);
+	mutex_unlock(&sv->lock);
+	return EXIT_RESUME;
+}
+
+/* Map @la as the walk says, under the locks. */
+static int shadow_map(struct kvm_vcpu *vcpu, u64 la, u32 access,
+		      const struct x86_walk_result *res, struct shadow_map *m,
+		      bool can_emulate)
+{
+	struct kvm_shadow_mmu *s = vcpu->arch.shadow;
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_shadow_vm *sv = kvm->arch.shadow;
+	gfn_t gfn = m->gpa >> PAGE_SHIFT;
+	union shadow_role role;
+	bool protected = false, emulate = false;
+	u64 *leaf;
+
+	down_read(&kvm->slots_lock);
+	mutex_lock(&sv->lock);
+	role.word = s->role;
+	/* The root went (zapped, or the guest's mode changed): reload. */
+	if (!s->loaded || (s->root && s->root->zapped)) {
+		s->loaded = false;
+		goto out;
+	}
+	shadow_make_room(kvm, sv, SHADOW_FAULT_PAGES);
+	leaf = shadow_path(kvm, sv, s, la, res, &protected);
+	/* Leaves lost write access: flush before the tables are read again. */
+	if (protected)
+		kvm_make_all_cpus_request(kvm, KVM_REQ_TLB_FLUSH);
+	if (leaf) {
+		if (shadow_gfn_tracked(sv, gfn)) {
+			emulate = access & X86_WALK_WRITE;
+			m->write = false;
+		}
+		if (!emulate)
+			shadow_install(kvm, sv, leaf, m, role.nxe);
+	}
+	if (shadow_walk_stale(kvm, sv, s, res))
+		emulate = false;	/* the access faults again */
+out:
+	shadow_commit_zap(kvm, sv);
+	mutex_unlock(&sv->lock);
+	up_read(&kvm->slots_lock);
+	return emulate ? shadow_emulate_write(vcpu, gfn, can_emulate) :
+			 EXIT_RESUME;
+}
+
+int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 la, u64 error_code,
+			  bool can_emulate)
 {
 	struct kvm *kvm = vcpu->kvm;
 	struct kvm_memory_slot *slot;
 	struct x86_walk_result res;
 	struct x86_walk_regs regs;
 	enum x86_walk_status st;
+	union shadow_role role;
 	struct shadow_map m;
 	u32 access = 0;
-	bool npt_writable;
-	u64 hpa;
 	int r;
 
+	if (!vcpu->arch.shadow || !kvm->arch.shadow)
+		return EXIT_RESUME;
 	if (error_code & PFERR_RSVD) {
-		/* A tree built for another EFER.NXE: rebuild, retry. */
+		/* Entries made for another EFER.NXE: load the right root. */
 		kvm_shadow_flush(vcpu);
-		kvm_make_request(KVM_REQ_TLB_FLUSH, vcpu);
 		return EXIT_RESUME;
 	}
 	if (error_code & PFERR_WRITE)
@@ -581,6 +665,11 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 la, u64 error_code)
 		access |= X86_WALK_FETCH;
 
 	shadow_walk_regs(vcpu, &regs);
+	role.word = shadow_base_role(&regs);
+	if (role.word != vcpu->arch.shadow->role) {
+		kvm_shadow_flush(vcpu);
+		return EXIT_RESUME;
+	}
 	st = x86_walk(&shadow_walk_ops, vcpu, &regs, la, access, &res);
 	if (st == X86_WALK_FAULT)
 		return shadow_reflect(vcpu, la, res.pfec);
@@ -593,7 +682,7 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 la, u64 error_code)
 		return shadow_reflect(vcpu, la, error_code &
 				      (PFERR_WRITE | PFERR_USER | PFERR_FETCH));
 	}
-	shadow_rights(regs.cr4, access, &res, &m);
+	shadow_rights(access, &res, &m);
 
 	down_read(&kvm->slots_lock);
 	slot = kvm_gfn_to_memslot(kvm, m.gpa >> PAGE_SHIFT);
@@ -613,10 +702,28 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 la, u64 error_code)
 	r = kvm_mmu_page_fault(vcpu, m.gpa, m.write ? PFERR_WRITE : 0);
 	if (r != EXIT_RESUME)
 		return r;
-	if (!shadow_npt_lookup(kvm, m.gpa >> PAGE_SHIFT, &hpa, &npt_writable))
-		return EXIT_RESUME;	/* zapped meanwhile: fault again */
-	if (!npt_writable)
-		m.write = false;
-	shadow_install(vcpu, la, &m, hpa);
-	return EXIT_RESUME;
+	/* The PAE shadow translates 32-bit linear addresses. */
+	if (role.glevels < 4)
+		la &= GENMASK_ULL(31, 0);
+	return shadow_map(vcpu, la, access, &res, &m, can_emulate);
+}
+
+void kvm_shadow_guest_write(struct kvm_vcpu *vcpu, gpa_t gpa,
+			    unsigned int len)
+{
+	struct kvm_shadow_vm *sv = READ_ONCE(vcpu->kvm->arch.shadow);
+
+	if (!sv)
+		return;
+	mutex_lock(&sv->lock);
+	while (len) {
+		unsigned int n = min_t(unsigned int, len,
+				       PAGE_SIZE - offset_in_page(gpa));
+
+		shadow_pte_written(sv, gpa, n, true);
+		gpa += n;
+		len -= n;
+	}
+	shadow_commit_zap(vcpu->kvm, sv);
+	mutex_unlock(&sv->lock);
 }

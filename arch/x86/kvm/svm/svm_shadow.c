@@ -108,7 +108,8 @@ int svm_handle_shadow_pf(struct kvm_vcpu *vcpu)
 	bool pending = vcpu->arch.exception.pending;
 	int r;
 
-	r = kvm_shadow_page_fault(vcpu, c->exit_info_2, c->exit_info_1);
+	r = kvm_shadow_page_fault(vcpu, c->exit_info_2, c->exit_info_1,
+				  !delivering);
 	if (delivering && !pending && vcpu->arch.exception.pending)
 		svm_shadow_fault_in_delivery(vcpu);
 	return r;
