@@ -25,6 +25,11 @@
 enum kvm_emul_io {
 	EMUL_IO_NONE,		/* a write or OUTS: already complete */
 	EMUL_IO_MMIO_READ,
+	/*
+	 * The same, in an instruction emulated for a nested page fault:
+	 * the next run uses the fault's address again (see kvm_handle_mmio).
+	 */
+	EMUL_IO_MMIO_READ_NPF,
 	EMUL_IO_PIO_IN,
 };
 
@@ -84,8 +89,24 @@ static int emul_read_phys(struct x86_emul_ctxt *c, u64 gpa, void *val,
 	run->mmio.is_write = 0;
 	memset(run->mmio.data, 0, sizeof(run->mmio.data));
 	vcpu->arch.emul_exit = true;
-	vcpu->arch.emul_io = EMUL_IO_MMIO_READ;
+	vcpu->arch.emul_io = c->fault_gpa_valid ? EMUL_IO_MMIO_READ_NPF :
+						  EMUL_IO_MMIO_READ;
 	return X86EMUL_IO_NEEDED;
+}
+
+/* A paging-structure entry: from RAM, or the walk sees a hole. */
+static int emul_read_pte(struct x86_emul_ctxt *c, u64 gpa, void *val,
+			 unsigned int len)
+{
+	struct kvm_vcpu *vcpu = ctxt_vcpu(c);
+	int r = X86EMUL_FAULT;
+
+	down_read(&vcpu->kvm->slots_lock);
+	if (gpa_is_ram(vcpu, gpa, false))
+		r = kvm_read_guest(vcpu->kvm, gpa, val, len) ? X86EMUL_UNHANDLED :
+							       X86EMUL_OK;
+	up_read(&vcpu->kvm->slots_lock);
+	return r;
 }
 
 static int emul_write_phys(struct x86_emul_ctxt *c, u64 gpa, const void *val,
@@ -411,6 +432,7 @@ static void emul_wbinvd(struct x86_emul_ctxt *c)
 
 static const struct x86_emul_ops kvm_emul_ops = {
 	.read_phys	= emul_read_phys,
+	.read_pte	= emul_read_pte,
 	.write_phys	= emul_write_phys,
 	.cmpxchg_phys	= emul_cmpxchg_phys,
 	.pio_in		= emul_pio_in,
@@ -528,6 +550,12 @@ static void kvm_emul_inject(struct kvm_vcpu *vcpu,
 
 static int complete_emulated_io(struct kvm_vcpu *vcpu);
 
+/* How the instruction being emulated started (see kvm_handle_mmio). */
+struct kvm_emul_start {
+	bool npf;
+	gpa_t fault_gpa;
+};
+
 /* The instruction is over: forget its MMIO reads and read-ahead data. */
 static void kvm_emul_done(struct kvm_vcpu *vcpu)
 {
@@ -536,7 +564,8 @@ static void kvm_emul_done(struct kvm_vcpu *vcpu)
 }
 
 /* Emulate the instruction at RIP; exits as described at the top. */
-static int kvm_emulate_insn(struct kvm_vcpu *vcpu)
+static int kvm_emulate_insn(struct kvm_vcpu *vcpu,
+			    const struct kvm_emul_start *start)
 {
 	struct kvm_mmio_request *m = &vcpu->arch.mmio;
 	struct x86_emul_ctxt c;
@@ -546,6 +575,8 @@ static int kvm_emulate_insn(struct kvm_vcpu *vcpu)
 	m->nr_wr = 0;
 	m->wr_pos = 0;
 	kvm_emul_setup(vcpu, &c);
+	c.fault_gpa_valid = start->npf;
+	c.fault_gpa = start->fault_gpa;
 	r = x86_emulate(&c);
 	switch (r) {
 	case X86EMUL_OK:
@@ -588,6 +619,7 @@ static int complete_emulated_io(struct kvm_vcpu *vcpu)
 {
 	struct kvm_mmio_request *m = &vcpu->arch.mmio;
 	struct kvm_run *run = vcpu->run;
+	struct kvm_emul_start start = { };
 
 	if (m->nr_wr) {
 		/* The instruction is done; its write fragments go out in turn. */
@@ -600,6 +632,16 @@ static int complete_emulated_io(struct kvm_vcpu *vcpu)
 		return EXIT_RESUME;
 	}
 	switch (vcpu->arch.emul_io) {
+	case EMUL_IO_MMIO_READ_NPF:
+		/*
+		 * The first read userspace answered for the instruction went
+		 * where the fault's address led: to the fault's address, or
+		 * (first half of a page-crossing access) where the walk led,
+		 * which the fault's address would give again.
+		 */
+		start.npf = true;
+		start.fault_gpa = m->nr_rd ? m->rd[0].gpa : m->pending.gpa;
+		fallthrough;
 	case EMUL_IO_MMIO_READ:
 		m->pending.len = min_t(u8, m->pending.len,
 				       sizeof(m->pending.data));
@@ -613,26 +655,39 @@ static int complete_emulated_io(struct kvm_vcpu *vcpu)
 	default:
 		return EXIT_RESUME;
 	}
-	return kvm_emulate_insn(vcpu);
+	return kvm_emulate_insn(vcpu, &start);
 }
 
+/*
+ * A guest access to @gpa, outside RAM, faulted.  The emulator sends the
+ * data access at @gpa's page offset to @gpa without walking the guest's
+ * tables again (struct x86_emul_ctxt, fault_gpa), like upstream KVM: with
+ * nested paging the fault may have been on a guest page-table read, and
+ * then that access goes to the table's address, as upstream's does.
+ */
 int kvm_handle_mmio(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 {
+	struct kvm_emul_start start = { .npf = true, .fault_gpa = gpa };
+
 	/* Code in MMIO cannot be run by us (upstream cannot either). */
 	if (error_code & PFERR_FETCH)
 		return kvm_emulation_failure(vcpu);
-	return kvm_emulate_insn(vcpu);
+	return kvm_emulate_insn(vcpu, &start);
 }
 
 int kvm_emulate_string_pio(struct kvm_vcpu *vcpu)
 {
-	return kvm_emulate_insn(vcpu);
+	struct kvm_emul_start start = { };
+
+	return kvm_emulate_insn(vcpu, &start);
 }
 
 /* An intercepted instruction without decode assists (MOV to CR8). */
 int kvm_emulate_instruction(struct kvm_vcpu *vcpu)
 {
-	return kvm_emulate_insn(vcpu);
+	struct kvm_emul_start start = { };
+
+	return kvm_emulate_insn(vcpu, &start);
 }
 
 /*

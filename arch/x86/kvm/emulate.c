@@ -144,9 +144,15 @@ int x86_seg_linear(struct x86_emul_ctxt *c, int seg, u64 ea,
 static int walk_read_pte(void *opaque, u64 gpa, u64 *pte, unsigned int size)
 {
 	struct x86_emul_ctxt *c = opaque;
+	int r;
 
 	*pte = 0;
-	return c->ops->read_phys(c, gpa, pte, size) == X86EMUL_OK ? 0 : -1;
+	if (!c->ops->read_pte)
+		return c->ops->read_phys(c, gpa, pte, size) == X86EMUL_OK ? 0 : -1;
+	r = c->ops->read_pte(c, gpa, pte, size);
+	if (r == X86EMUL_FAULT)
+		c->walk_no_ram = true;
+	return r == X86EMUL_OK ? 0 : -1;
 }
 
 static int walk_cmpxchg_pte(void *opaque, u64 gpa, u64 old, u64 new,
@@ -165,6 +171,36 @@ static const struct x86_walk_ops walk_ops = {
 	.cmpxchg_pte = walk_cmpxchg_pte,
 };
 
+/* May @la use c->fault_gpa instead of a walk?  See emulate.h. */
+static bool use_fault_gpa(const struct x86_emul_ctxt *c, u64 la, u32 access)
+{
+	if (!c->fault_gpa_valid ||
+	    (access & (X86_WALK_FETCH | X86_WALK_IMPLICIT)))
+		return false;
+	if (c->insn.kind == K_MOVS || c->insn.kind == K_CMPS)
+		return false;
+	return ((la ^ c->fault_gpa) & (PAGE_SIZE_4K - 1)) == 0;
+}
+
+/*
+ * The error code of a not-present #PF for @access (APM vol 2, 8.4.2):
+ * I/D only where NX or SMEP is in force.
+ */
+static u32 not_present_pfec(const struct x86_emul_ctxt *c, u32 access)
+{
+	u32 pfec = 0;
+
+	if (access & X86_WALK_WRITE)
+		pfec |= X86_PF_WRITE;
+	if (access & X86_WALK_USER)
+		pfec |= X86_PF_USER;
+	if ((access & X86_WALK_FETCH) &&
+	    (((c->efer & X86_EFER_NXE) && (c->cr4 & X86_CR4_PAE)) ||
+	     (c->cr4 & X86_CR4_SMEP)))
+		pfec |= X86_PF_FETCH;
+	return pfec;
+}
+
 static int translate(struct x86_emul_ctxt *c, u64 la, u32 access, u64 *gpa)
 {
 	struct x86_walk_regs wr = {
@@ -173,20 +209,32 @@ static int translate(struct x86_emul_ctxt *c, u64 la, u32 access, u64 *gpa)
 		.gbpages = c->gbpages,
 	};
 	struct x86_walk_result res;
+	u32 pfec;
 
 	if (c->cpl == 3 && !(access & X86_WALK_IMPLICIT))
 		access |= X86_WALK_USER;
+	if (use_fault_gpa(c, la, access)) {
+		*gpa = c->fault_gpa;
+		return X86EMUL_OK;
+	}
+	c->walk_no_ram = false;
 	switch (x86_walk(&walk_ops, c, &wr, la, access, &res)) {
 	case X86_WALK_OK:
 		*gpa = res.gpa;
 		return X86EMUL_OK;
 	case X86_WALK_FAULT:
-		x86_raise(c, X86_EXC_PF, true, res.pfec);
-		c->exc.cr2 = la;
-		return X86EMUL_FAULT;
+		pfec = res.pfec;
+		break;
 	default:
-		return X86EMUL_UNHANDLED;
+		/* A table outside RAM reads as not present (upstream KVM too). */
+		if (!c->walk_no_ram)
+			return X86EMUL_UNHANDLED;
+		pfec = not_present_pfec(c, access);
+		break;
 	}
+	x86_raise(c, X86_EXC_PF, true, pfec);
+	c->exc.cr2 = la;
+	return X86EMUL_FAULT;
 }
 
 static u64 la_wrap(const struct x86_emul_ctxt *c, u64 la)

@@ -13,7 +13,7 @@
  *
  *	x86_emul_init(&c, &my_ops, my_vcpu, mode, cpl);
  *	copy GPRs into c.regs[], RIP into c.rip, RFLAGS into c.rflags;
- *	optionally set c.maxphyaddr, c.gbpages, c.rep_budget;
+ *	optionally set c.maxphyaddr, c.gbpages, c.rep_budget, c.fault_gpa;
  *	r = x86_emulate(&c);
  *	X86EMUL_OK, X86EMUL_FAULT: write c.regs/c.rip/c.rflags back;
  *		on FAULT also inject c.exc (RIP still points at the insn).
@@ -167,6 +167,16 @@ struct x86_emul_ops {
 	 */
 	int (*cmpxchg_phys)(struct x86_emul_ctxt *c, u64 gpa, const void *old,
 			    const void *new, unsigned int len);
+	/*
+	 * Optional: read a paging-structure entry, from guest RAM only.
+	 * X86EMUL_OK, X86EMUL_FAULT if @gpa is not RAM (the walk ends in a
+	 * not-present #PF, as the hardware's would after a nested page
+	 * fault on the table), X86EMUL_UNHANDLED on other errors.  Without
+	 * it the walker reads through read_phys, and a table outside RAM
+	 * is X86EMUL_UNHANDLED.
+	 */
+	int (*read_pte)(struct x86_emul_ctxt *c, u64 gpa, void *val,
+			unsigned int len);
 	int (*pio_in)(struct x86_emul_ctxt *c, u16 port, void *val,
 		      unsigned int size);
 	int (*pio_out)(struct x86_emul_ctxt *c, u16 port, const void *val,
@@ -207,6 +217,17 @@ struct x86_emul_ctxt {
 	bool gbpages;
 	/* Max string iterations per call; 0 = default (1024). */
 	u32 rep_budget;
+	/*
+	 * The guest-physical address of the nested page fault being
+	 * emulated, if fault_gpa_valid.  A data access whose linear address
+	 * has the same page offset goes there without a walk of the guest's
+	 * tables, as upstream KVM does: that is where the hardware's
+	 * translation led (or, for a fault on a page-table read, the table
+	 * entry, which then serves the access).  Not for instruction
+	 * fetches, implicit accesses and two-memory-operand string insns.
+	 */
+	u64 fault_gpa;
+	bool fault_gpa_valid;
 	u64 regs[X86_NR_GPRS];
 	u64 rip;
 	u64 rflags;
@@ -223,6 +244,7 @@ struct x86_emul_ctxt {
 	bool io_queued;			/* an access went to userspace */
 	bool partial;			/* string insn: keep finished iterations */
 	bool hold_rip;			/* string insn not finished */
+	bool walk_no_ram;		/* a walk met a table outside RAM */
 };
 
 void x86_emul_init(struct x86_emul_ctxt *c, const struct x86_emul_ops *ops,
