@@ -7,20 +7,25 @@
  *                  unmaps them and reloads CR3: ns per page touched
  *   cr3_switch     a guest cycles through 8 address spaces, touching its
  *                  stack and one data page in each: ns per CR3 load
+ *   fork_exit      the tiny kernel of lib/fork_os.c forks a process
+ *                  (copies its page tables, 8 pages shared copy-on-write),
+ *                  switches to the child, which writes one page (a COW
+ *                  fault and copy), switches back and ends the child,
+ *                  whose frames the next fork reuses: ns per fork + exit
  *
  * One line per row, "BENCH <name> <ns per operation> <operations>", like
  * exit_bench; nothing here asserts on time.
  *
  * usage: paging_bench [ITERATIONS]   (default 2000: page_fault touches
  *        about ITERATIONS pages, 512 per round; cr3_switch does ITERATIONS
- *        CR3 loads)
+ *        CR3 loads; fork_exit ITERATIONS / 8 forks)
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
-#include "kvm_util.h"
+#include "fork_os.h"
 
 #define BENCH_VA	0x8000000000ULL		/* PML4 index 1 */
 #define PT_ENTRIES	512
@@ -135,6 +140,43 @@ static void bench_cr3_switch(uint64_t n)
 	kvm_vm_free(vm);
 }
 
+static void guest_fork_exit(uint64_t pool, uint64_t frames, uint64_t n)
+{
+	int parent, child;
+	uint64_t i;
+
+	fork_os_init(pool, frames);
+	parent = fork_os_spawn(0);
+	fork_os_switch(parent);
+	for (i = 0; i < n; i++) {
+		child = fork_os_fork(parent);
+		GUEST_ASSERT(child >= 0);
+		fork_os_switch(child);
+		fork_os_write(i % FORK_OS_PAGES, i);
+		fork_os_switch(parent);
+		fork_os_exit(child);
+	}
+	fork_os_verify();
+	GUEST_DONE();
+}
+
+#define FORK_POOL_FRAMES	64
+
+static void bench_fork_exit(uint64_t n)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = vm_create(VM_MODE_LONG, 8ULL << 20);
+	uint64_t pool, t0;
+
+	vcpu = vm_vcpu_add(vm, 0, guest_fork_exit);
+	pool = fork_os_setup(vm, FORK_POOL_FRAMES);
+	vcpu_args_set(vcpu, 3, pool, (uint64_t)FORK_POOL_FRAMES, n);
+	t0 = now_ns();
+	vcpu_expect_done(vcpu);
+	report("fork_exit", now_ns() - t0, n);
+	kvm_vm_free(vm);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t iters = argc > 1 ? strtoull(argv[1], NULL, 0) : 2000;
@@ -144,5 +186,6 @@ int main(int argc, char **argv)
 	/* 512 pages per round: about ITERATIONS pages touched in all. */
 	bench_page_fault(iters / PT_ENTRIES ? iters / PT_ENTRIES : 1);
 	bench_cr3_switch(iters);
+	bench_fork_exit(iters / 8 ? iters / 8 : 1);
 	return 0;
 }
