@@ -227,36 +227,18 @@ static void guest_ipi(uint64_t id, uint64_t nr)
 	GUEST_DONE();
 }
 
-struct vcpu_thread {
-	pthread_t thread;
-	struct kvm_vcpu *vcpu;
-};
-
-static void *run_vcpu_done(void *arg)
-{
-	struct kvm_vcpu *vcpu = arg;
-
-	vcpu_expect_done(vcpu);
-	return NULL;
-}
-
 static void ipi_n(unsigned int nr)
 {
 	struct kvm_vm *vm = vm_create_irqchip();
-	struct vcpu_thread t[MAX_CPUS];
+	struct kvm_vcpu *vcpu[MAX_CPUS];
 	unsigned int i;
 
 	for (i = 0; i < nr; i++) {
-		t[i].vcpu = vm_irq_vcpu_add(vm, i, guest_ipi);
-		vcpu_args_set(t[i].vcpu, 2, (uint64_t)i, (uint64_t)nr);
-		vcpu_apic_sw_enable(t[i].vcpu);
+		vcpu[i] = vm_irq_vcpu_add(vm, i, guest_ipi);
+		vcpu_args_set(vcpu[i], 2, (uint64_t)i, (uint64_t)nr);
+		vcpu_apic_sw_enable(vcpu[i]);
 	}
-	for (i = 1; i < nr; i++)
-		TEST_ASSERT_EQ(pthread_create(&t[i].thread, NULL, run_vcpu_done,
-					      t[i].vcpu), 0);
-	vcpu_expect_done(t[0].vcpu);
-	for (i = 1; i < nr; i++)
-		pthread_join(t[i].thread, NULL);
+	vcpus_run_until_done(vcpu, nr);
 	kvm_vm_free(vm);
 }
 

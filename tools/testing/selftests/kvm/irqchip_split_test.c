@@ -7,7 +7,6 @@
  * KVM_INTERRUPT, and IPIs between vCPUs.
  */
 #define _GNU_SOURCE
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -235,26 +234,17 @@ static void guest_ipi(uint64_t id)
 	GUEST_DONE();
 }
 
-static void *run_vcpu_done(void *arg)
-{
-	vcpu_expect_done(arg);
-	return NULL;
-}
-
 static void split_ipi(void)
 {
 	struct kvm_vm *vm = vm_create_split();
 	struct kvm_vcpu *v0 = vm_irq_vcpu_add(vm, 0, guest_ipi);
 	struct kvm_vcpu *v1 = vm_irq_vcpu_add(vm, 1, guest_ipi);
-	pthread_t t;
 
 	vcpu_args_set(v0, 1, 0ULL);
 	vcpu_args_set(v1, 1, 1ULL);
 	vcpu_apic_sw_enable(v0);
 	vcpu_apic_sw_enable(v1);
-	TEST_ASSERT_EQ(pthread_create(&t, NULL, run_vcpu_done, v1), 0);
-	vcpu_expect_done(v0);
-	pthread_join(t, NULL);
+	vcpus_run_until_done((struct kvm_vcpu *[]){ v0, v1 }, 2);
 	kvm_vm_free(vm);
 }
 

@@ -457,17 +457,10 @@ static void guest_pv_ipi(uint64_t id, uint64_t nr)
 	GUEST_DONE();
 }
 
-static void *run_vcpu_done(void *arg)
-{
-	vcpu_expect_done(arg);
-	return NULL;
-}
-
 static void pv_send_ipi(void)
 {
 	struct kvm_vm *vm = vm_create_irqchip();
 	struct kvm_vcpu *vcpu[MAX_CPUS];
-	pthread_t t[MAX_CPUS];
 	unsigned int i;
 
 	for (i = 0; i < MAX_CPUS; i++) {
@@ -475,12 +468,7 @@ static void pv_send_ipi(void)
 		vcpu_args_set(vcpu[i], 2, (uint64_t)i, (uint64_t)MAX_CPUS);
 		vcpu_apic_sw_enable(vcpu[i]);
 	}
-	for (i = 1; i < MAX_CPUS; i++)
-		TEST_ASSERT_EQ(pthread_create(&t[i], NULL, run_vcpu_done,
-					      vcpu[i]), 0);
-	vcpu_expect_done(vcpu[0]);
-	for (i = 1; i < MAX_CPUS; i++)
-		pthread_join(t[i], NULL);
+	vcpus_run_until_done(vcpu, MAX_CPUS);
 	kvm_vm_free(vm);
 }
 
@@ -510,16 +498,13 @@ static void pv_unhalt(void)
 	struct kvm_vm *vm = vm_create_irqchip();
 	struct kvm_vcpu *v0 = vm_irq_vcpu_add(vm, 0, guest_pv_unhalt);
 	struct kvm_vcpu *v1 = vm_irq_vcpu_add(vm, 1, guest_pv_unhalt);
-	pthread_t t;
 
 	vcpu_args_set(v0, 1, 0ULL);
 	vcpu_args_set(v1, 1, 1ULL);
 	/* As a guest's would be: enabled APICs (upstream routes by them). */
 	vcpu_apic_sw_enable(v0);
 	vcpu_apic_sw_enable(v1);
-	TEST_ASSERT_EQ(pthread_create(&t, NULL, run_vcpu_done, v1), 0);
-	vcpu_expect_done(v0);
-	pthread_join(t, NULL);
+	vcpus_run_until_done((struct kvm_vcpu *[]){ v0, v1 }, 2);
 	kvm_vm_free(vm);
 }
 
