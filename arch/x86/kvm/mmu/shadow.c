@@ -402,24 +402,34 @@ struct shadow_map {
 	bool write;		/* map writable */
 	bool user;		/* map user-accessible */
 	bool nx;
+	bool wp0;		/* writable only thanks to CR0.WP=0 */
 };
 
 /*
  * What the shadow entry may allow, from the walk: writes only once the
  * guest's D bit is set (so a first write faults and sets it), and with
  * CR0.WP clear a supervisor write to a read-only page maps it writable but
- * supervisor-only, so user accesses fault and are checked again.
+ * supervisor-only, so user accesses fault and are checked again.  A user
+ * page made supervisor-only this way must stay out of the supervisor's
+ * reach where the guest keeps it so: not executable with SMEP (APM vol 2,
+ * 5.6.5); with SMAP see kvm_shadow_page_fault().
  */
-static void shadow_rights(u32 access, const struct x86_walk_result *res,
+static void shadow_rights(union shadow_role role, u32 access,
+			  const struct x86_walk_result *res,
 			  struct shadow_map *m)
 {
 	m->gpa = res->gpa;
 	m->user = res->user;
-	m->nx = res->nx;
+	m->nx = res->nx && role.nxe;
+	m->wp0 = false;
 	if (access & X86_WALK_WRITE) {
 		m->write = true;
-		if (!res->writable)
+		if (!res->writable) {
+			m->wp0 = true;
 			m->user = false;
+			if (res->user && role.smep)
+				m->nx = true;
+		}
 	} else {
 		m->write = res->writable && shadow_guest_dirty(res);
 	}
@@ -553,7 +563,7 @@ static bool shadow_walk_stale(struct kvm *kvm, struct kvm_shadow_vm *sv,
 }
 
 static void shadow_install(struct kvm *kvm, struct kvm_shadow_vm *sv,
-			   u64 *leaf, struct shadow_map *m, bool nxe)
+			   u64 *leaf, struct shadow_map *m)
 {
 	bool npt_writable;
 	u64 hpa;
@@ -566,7 +576,7 @@ static void shadow_install(struct kvm *kvm, struct kvm_shadow_vm *sv,
 	shadow_set_leaf(sv, leaf, (hpa & SPT_ADDR_MASK) | SPT_LEAF_BITS |
 			(m->write ? X86_PTE_RW : 0) |
 			(m->user ? X86_PTE_US : 0) |
-			(m->nx && nxe ? X86_PTE_NX : 0));
+			(m->nx ? X86_PTE_NX : 0));
 }
 
 /*
@@ -602,13 +612,11 @@ static int shadow_map(struct kvm_vcpu *vcpu, u64 la, u32 access,
 	struct kvm *kvm = vcpu->kvm;
 	struct kvm_shadow_vm *sv = kvm->arch.shadow;
 	gfn_t gfn = m->gpa >> PAGE_SHIFT;
-	union shadow_role role;
 	bool protected = false, emulate = false;
 	u64 *leaf;
 
 	down_read(&kvm->slots_lock);
 	mutex_lock(&sv->lock);
-	role.word = s->role;
 	/* The root went (zapped, or the guest's mode changed): reload. */
 	if (!s->loaded || (s->root && s->root->zapped)) {
 		s->loaded = false;
@@ -625,7 +633,7 @@ static int shadow_map(struct kvm_vcpu *vcpu, u64 la, u32 access,
 			m->write = false;
 		}
 		if (!emulate)
-			shadow_install(kvm, sv, leaf, m, role.nxe);
+			shadow_install(kvm, sv, leaf, m);
 	}
 	if (shadow_walk_stale(kvm, sv, s, res))
 		emulate = false;	/* the access faults again */
@@ -653,7 +661,7 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 la, u64 error_code,
 	if (!vcpu->arch.shadow || !kvm->arch.shadow)
 		return EXIT_RESUME;
 	if (error_code & PFERR_RSVD) {
-		/* Entries made for another EFER.NXE: load the right root. */
+		/* We set no reserved bit; the root is stale: load it again. */
 		kvm_shadow_flush(vcpu);
 		return EXIT_RESUME;
 	}
@@ -682,7 +690,14 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 la, u64 error_code,
 		return shadow_reflect(vcpu, la, error_code &
 				      (PFERR_WRITE | PFERR_USER | PFERR_FETCH));
 	}
-	shadow_rights(access, &res, &m);
+	shadow_rights(role, access, &res, &m);
+	/*
+	 * A supervisor write to a read-only user page with CR0.WP=0 and SMAP
+	 * (RFLAGS.AC=1): mapping it supervisor-only would open the page to
+	 * every later supervisor access, whatever RFLAGS.AC.  Emulate it.
+	 */
+	if (m.wp0 && res.user && role.smap && can_emulate)
+		return kvm_emulate_instruction(vcpu);
 
 	down_read(&kvm->slots_lock);
 	slot = kvm_gfn_to_memslot(kvm, m.gpa >> PAGE_SHIFT);

@@ -10,7 +10,8 @@
  * real mode" or paged protected mode on an identity map, APM vol 2, 15.19),
  * CR4.PAE is always set (the shadow is PAE or long-mode format), CR4.PGE
  * and CR4.PCIDE are clear (shadow entries are never global, CR3 carries no
- * PCID) and EFER.LME is clear unless long mode is active.  Every guest
+ * PCID), EFER.LME is clear unless long mode is active and EFER.NXE is
+ * always set.  Every guest
  * write of CR0/CR3/CR4 is intercepted, so the hardware never changes them
  * behind our back; reads are intercepted so the guest sees its values.
  */
@@ -51,6 +52,12 @@ void svm_shadow_enter(struct vcpu_svm *svm, struct svm_shadow_regs *g)
 	save->cr4 = (g->cr4 | X86_CR4_PAE) & ~(X86_CR4_PGE | X86_CR4_PCIDE);
 	if (!(g->efer & EFER_LMA))
 		save->efer &= ~EFER_LME;
+	/*
+	 * NX is always legal in the shadow: mmu/shadow.c sets it only for the
+	 * guest's NX pages (with the guest's EFER.NXE) and for pages it made
+	 * supervisor-writable under CR0.WP=0 with SMEP.
+	 */
+	save->efer |= EFER_NX;
 }
 
 /* And back to the guest's view once it exited. */
