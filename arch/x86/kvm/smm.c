@@ -81,8 +81,9 @@ void kvm_smm_vcpu_reset(struct kvm_vcpu *vcpu, bool init)
 	if (vcpu->arch.smm.in_smm)
 		kvm_smm_changed(vcpu, false);
 	vcpu->arch.smm.inside_nmi = false;
-	vcpu->arch.smm.smbase = KVM_SMBASE_DEFAULT;
+	/* INIT keeps SMBASE and a pending SMI (SDM vol 3, table 9-1). */
 	if (!init) {
+		vcpu->arch.smm.smbase = KVM_SMBASE_DEFAULT;
 		vcpu->arch.smm.smi_pending = false;
 		clear_bit(KVM_REQ_SMI, &vcpu->requests);
 	}

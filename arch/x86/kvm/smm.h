@@ -8,7 +8,7 @@
 
 #include "x86.h"
 
-/* SMBASE after RESET and INIT (APM vol 2, 10.2.3). */
+/* SMBASE after RESET (APM vol 2, 10.2.3); INIT keeps it. */
 #define KVM_SMBASE_DEFAULT	0x30000
 /* The state-save area ends SMBASE + 64 KiB (APM vol 2, 10.2.3, 10.2.4). */
 #define KVM_SMRAM_SAVE_OFFSET	0xfe00

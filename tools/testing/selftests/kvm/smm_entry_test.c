@@ -10,8 +10,9 @@
  * registers, tells the host with an OUT, replaces the saved RBX and
  * executes RSM; the guest then finds the new RBX.  The host checks the
  * entry state, the save area through its own mapping of SMRAM, that only
- * SMM sees SMRAM, save/restore of a vCPU in SMM into a new VM, dirty
- * logging of SMRAM, and the errors upstream KVM gives.
+ * SMM sees SMRAM, save/restore of a vCPU in SMM into a new VM, an INIT
+ * latched until RSM, dirty logging of SMRAM, and the errors upstream KVM
+ * gives.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -34,6 +35,8 @@
 
 #define PORT_MARK		0x532	/* the guest, right before the SMI */
 #define PORT_SMM		0x5c	/* the SMI handler */
+#define PORT_RESET		0x5d	/* the code at the reset vector */
+#define RESET_GPA		0xffff0000ULL	/* CS base after INIT */
 
 #define RBX_BEFORE		0x1122334455667788ULL
 #define RBX_NEW			0x0badc0de600dcafeULL
@@ -69,6 +72,7 @@ asm(".pushsection .rodata.smm16, \"a\"\n"
     ".code64\n"
     ".popsection\n");
 extern const uint8_t smm_handler_start[], smm_handler_end[];
+
 
 /*
  * Guest functions that load RBX, execute one instruction after which the
@@ -138,6 +142,14 @@ static void guest_reads_smbase(void)
 	GUEST_SYNC(*p);
 	GUEST_SYNC(guest_out_then_smi(RBX_BEFORE));
 	GUEST_SYNC(*p, *(volatile uint8_t *)(SMBASE + SMRAM_SAVE + SAVE_REVISION));
+	GUEST_DONE();
+}
+
+/* vCPU 1: INIT to APIC ID 0 (physical, edge, assert). */
+static void guest_send_init(void)
+{
+	xapic_write(APIC_ICR2, 0);
+	xapic_write(APIC_ICR, APIC_DM_INIT | APIC_ICR_ASSERT);
 	GUEST_DONE();
 }
 
@@ -402,6 +414,65 @@ static void smram_only_in_smm(void)
 	kvm_vm_free(vm);
 }
 
+/* An INIT that arrives in SMM is latched and taken after RSM. */
+static void init_latched_in_smm(void)
+{
+	static const uint8_t reset_code[] = { 0xe6, PORT_RESET, 0xf4 };
+	struct kvm_vcpu *vcpu, *sender;
+	struct kvm_vcpu_events ev;
+	struct kvm_vm *vm;
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	uint8_t *reset, *smram;
+
+	require_smm();
+	vm = vm_create_irqchip();
+	vcpu = vm_irq_vcpu_add(vm, 0, guest_kvm_smi);
+	sender = vm_irq_vcpu_add(vm, 1, guest_send_init);
+	vcpu_apic_sw_enable(vcpu);
+	vcpu_apic_sw_enable(sender);
+	smram = smram_add(vcpu, 0);
+	vcpu_set_cpuid(sender, 0);
+	reset = vm_add_memory(vm, 5, 0, RESET_GPA, 0x10000);
+	memcpy(reset + 0xfff0, reset_code, sizeof(reset_code));
+
+	/* vCPU 0 stops in its SMI handler; vCPU 1 sends it INIT. */
+	expect_mark(vcpu, &s);
+	TEST_ASSERT_OK(__vcpu_ioctl(vcpu, KVM_SMI, NULL));
+	expect_handler(vcpu, guest_out_after);
+	vcpu_expect_done(sender);
+	vcpu_events(vcpu, &ev);
+	TEST_ASSERT_EQ(ev.smi.smm, 1);
+	TEST_ASSERT_EQ(ev.smi.latched_init, 1);
+	TEST_ASSERT_EQ(vcpu_get_mp_state(vcpu), KVM_MP_STATE_RUNNABLE);
+	vcpu_sregs_get(vcpu, &s);
+	TEST_ASSERT_EQ(s.cs.base, SMBASE);
+
+	/*
+	 * The handler goes on (it replaces the saved RBX), RSM, then the
+	 * INIT: the BSP restarts at the reset vector.
+	 */
+	vcpu_run(vcpu);
+	TEST_ASSERT_EXIT(vcpu, KVM_EXIT_IO);
+	TEST_ASSERT_EQ(vcpu->run->io.port, PORT_RESET);
+	TEST_ASSERT_EQ(save_u64(smram, SAVE_RBX), RBX_NEW);
+	TEST_ASSERT_EQ(vcpu->run->flags & KVM_RUN_X86_SMM, 0);
+	vcpu_events(vcpu, &ev);
+	TEST_ASSERT_EQ(ev.smi.smm, 0);
+	TEST_ASSERT_EQ(ev.smi.latched_init, 0);
+	vcpu_sregs_get(vcpu, &s);
+	TEST_ASSERT_EQ(s.cs.base, RESET_GPA);
+	TEST_ASSERT_EQ(s.cs.selector, 0xf000);
+	TEST_ASSERT_EQ(s.cr0 & (X86_CR0_PE | X86_CR0_PG), 0);
+	TEST_ASSERT_EQ(s.efer, 0);
+	vcpu_regs_get(vcpu, &r);
+	TEST_ASSERT(r.rip == 0xfff0 || r.rip == 0xfff2, "rip 0x%llx",
+		    (unsigned long long)r.rip);
+	/* INIT keeps SMBASE (only RESET sets 0x30000). */
+	TEST_ASSERT_EQ(vcpu_get_msr(vcpu, MSR_IA32_SMBASE), SMBASE);
+	kvm_vm_free(vm);
+}
+
 static void copy_slot0(struct kvm_vm *dst, struct kvm_vm *src)
 {
 	struct vm_region *d = NULL, *s = NULL;
@@ -556,6 +627,7 @@ int main(void)
 		KTAP_CASE(smi_self_ipi_xapic),
 		KTAP_CASE(smram_only_in_smm),
 		KTAP_CASE(save_restore_in_smm),
+		KTAP_CASE(init_latched_in_smm),
 		KTAP_CASE(dirty_log_smram),
 		KTAP_CASE(errors),
 	};
