@@ -11,8 +11,8 @@
  * executes RSM; the guest then finds the new RBX.  The host checks the
  * entry state, the save area through its own mapping of SMRAM, that only
  * SMM sees SMRAM, save/restore of a vCPU in SMM into a new VM, an INIT
- * latched until RSM, dirty logging of SMRAM, and the errors upstream KVM
- * gives.
+ * and an SMI held back until RSM, a save area RSM refuses (shutdown), dirty
+ * logging of SMRAM, and the errors upstream KVM gives.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -72,6 +72,17 @@ asm(".pushsection .rodata.smm16, \"a\"\n"
     ".code64\n"
     ".popsection\n");
 extern const uint8_t smm_handler_start[], smm_handler_end[];
+
+/* A handler that clears the saved CR0.PE (PG stays): RSM cannot load it. */
+asm(".pushsection .rodata.smm16, \"a\"\n"
+    ".code16\n"
+    "smm_bad_cr0_start:\n"
+    "	andl $0xfffffffe, %cs:0xff58\n"
+    "	rsm\n"
+    "smm_bad_cr0_end:\n"
+    ".code64\n"
+    ".popsection\n");
+extern const uint8_t smm_bad_cr0_start[], smm_bad_cr0_end[];
 
 
 /*
@@ -473,6 +484,66 @@ static void init_latched_in_smm(void)
 	kvm_vm_free(vm);
 }
 
+/* An SMI that arrives in SMM waits for RSM, then is taken at once. */
+static void smi_pending_in_smm(void)
+{
+	struct kvm_vcpu_events ev;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	uint8_t *smram;
+
+	require_smm();
+	vm = vm_create_with_one_vcpu(&vcpu, guest_kvm_smi);
+	smram = smram_add(vcpu, 0);
+	expect_mark(vcpu, &s);
+	TEST_ASSERT_OK(__vcpu_ioctl(vcpu, KVM_SMI, NULL));
+	expect_handler(vcpu, guest_out_after);
+
+	TEST_ASSERT_OK(__vcpu_ioctl(vcpu, KVM_SMI, NULL));
+	vcpu_events(vcpu, &ev);
+	TEST_ASSERT_EQ(ev.smi.smm, 1);
+	TEST_ASSERT_EQ(ev.smi.pending, 1);
+
+	/* RSM, and the second SMI before the guest's next instruction. */
+	vcpu_run(vcpu);
+	TEST_ASSERT_EXIT(vcpu, KVM_EXIT_IO);
+	TEST_ASSERT_EQ(vcpu->run->io.port, PORT_SMM);
+	vcpu_regs_get(vcpu, &r);
+	TEST_ASSERT_EQ(r.rcx & 0xffffffff,
+		       (uint64_t)(uintptr_t)guest_out_after & 0xffffffff);
+	TEST_ASSERT_EQ(r.rdx & 0xffffffff, RBX_NEW & 0xffffffff);
+	TEST_ASSERT_EQ(save_u64(smram, SAVE_RIP),
+		       (uint64_t)(uintptr_t)guest_out_after);
+	vcpu_events(vcpu, &ev);
+	TEST_ASSERT_EQ(ev.smi.smm, 1);
+	TEST_ASSERT_EQ(ev.smi.pending, 0);
+	expect_returned(vcpu);
+	kvm_vm_free(vm);
+}
+
+/* A save area RSM cannot load shuts the processor down (APM vol 2, 10.4). */
+static void rsm_bad_state(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct kvm_sregs s;
+	uint8_t *smram;
+
+	require_smm();
+	vm = vm_create_with_one_vcpu(&vcpu, guest_kvm_smi);
+	smram = smram_add(vcpu, 0);
+	memcpy(smram + SMM_HANDLER, smm_bad_cr0_start,
+	       smm_bad_cr0_end - smm_bad_cr0_start);
+	expect_mark(vcpu, &s);
+	TEST_ASSERT_OK(__vcpu_ioctl(vcpu, KVM_SMI, NULL));
+	vcpu_run(vcpu);
+	TEST_ASSERT_EXIT(vcpu, KVM_EXIT_SHUTDOWN);
+	TEST_ASSERT_EQ(save_u64(smram, SAVE_CR0), s.cr0 & ~X86_CR0_PE);
+	kvm_vm_free(vm);
+}
+
 static void copy_slot0(struct kvm_vm *dst, struct kvm_vm *src)
 {
 	struct vm_region *d = NULL, *s = NULL;
@@ -628,6 +699,8 @@ int main(void)
 		KTAP_CASE(smram_only_in_smm),
 		KTAP_CASE(save_restore_in_smm),
 		KTAP_CASE(init_latched_in_smm),
+		KTAP_CASE(smi_pending_in_smm),
+		KTAP_CASE(rsm_bad_state),
 		KTAP_CASE(dirty_log_smram),
 		KTAP_CASE(errors),
 	};
