@@ -6,7 +6,7 @@
  * An SMI comes from KVM_SMI, from KVM_SET_VCPU_EVENTS (smi.pending) or
  * from the local APIC (ICR delivery mode SMI).  It is taken before the
  * next entry once no other event is in flight and the vCPU is not in SMM
- * already: the state goes to the AMD64 state-save area at SMBASE + FE00h,
+ * already: the state goes to the state-save area at SMBASE + FE00h,
  * the vCPU switches to memslot address space 1 (SMRAM as userspace laid it
  * out there) and starts at CS:IP = SMBASE/16:8000h in a real-mode-like
  * state with 4 GiB limits.  RSM (intercepted) reads the area back, checks
@@ -14,10 +14,11 @@
  * space 0; a state it cannot load shuts the vCPU down, as the processor
  * does.  While in SMM, INIT waits (latched) and NMIs are blocked.
  *
- * The save area is always the AMD64 format, as on every AMD64 processor;
- * upstream KVM uses the legacy 32-bit one for guests without long mode in
- * CPUID.  SMM needs nested paging: with npt=0 the capability is absent
- * (each address space would need its own shadow tables).
+ * The save area has the AMD64 format for a guest with long mode in CPUID,
+ * the legacy 32-bit one otherwise, as upstream KVM chooses (so SMRAM
+ * migrates between the two).  SMM needs nested paging: with npt=0 the
+ * capability is absent (each address space would need its own shadow
+ * tables).
  */
 #include <linux/uaccess.h>
 #include <asm/processor-flags.h>
@@ -126,56 +127,98 @@ bool kvm_smm_blocks_init(struct kvm_vcpu *vcpu)
 
 /* ---- the state-save area ------------------------------------------------ */
 
-static void smm_save_seg(struct kvm_vcpu *vcpu, struct kvm_smm_seg *s, int seg)
-{
-	struct kvm_segment var;
+/* Both layouts, as read from or written to SMBASE + FE00h. */
+union kvm_smram {
+	struct kvm_smram_amd64 a64;
+	struct kvm_smram_legacy l32;
+};
 
-	kvm_x86_ops->get_segment(vcpu, &var, seg);
-	s->selector = var.selector;
-	s->limit = var.limit;
-	s->base = var.base;
-	s->attrib = var.unusable ? 0 :
-		    (var.type & 0xf) | (var.s ? SMM_ATTR_S : 0) |
-		    (var.dpl << SMM_ATTR_DPL_SHIFT) |
-		    (var.present ? SMM_ATTR_P : 0) |
-		    (var.avl ? SMM_ATTR_AVL : 0) | (var.l ? SMM_ATTR_L : 0) |
-		    (var.db ? SMM_ATTR_DB : 0) | (var.g ? SMM_ATTR_G : 0);
+static_assert(sizeof(struct kvm_smram_legacy) == 512);
+
+/*
+ * The layout depends on the guest's CPUID, as upstream's: AMD64 with long
+ * mode (CPUID 8000_0001h EDX[29]), the legacy one without.
+ */
+static bool smm_guest_has_lm(struct kvm_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e = kvm_find_cpuid_entry(vcpu, 0x80000001, 0);
+
+	return e && (e->edx & BIT(29));
 }
 
-static void smm_load_seg(struct kvm_vcpu *vcpu, const struct kvm_smm_seg *s,
-			 int seg)
+static u16 smm_seg_attr(const struct kvm_segment *var)
+{
+	return (var->type & 0xf) | (var->s ? SMM_ATTR_S : 0) |
+	       ((var->dpl & 3) << SMM_ATTR_DPL_SHIFT) |
+	       (var->present ? SMM_ATTR_P : 0) |
+	       (var->avl ? SMM_ATTR_AVL : 0) | (var->l ? SMM_ATTR_L : 0) |
+	       (var->db ? SMM_ATTR_DB : 0) | (var->g ? SMM_ATTR_G : 0);
+}
+
+static void smm_load_seg(struct kvm_vcpu *vcpu, int seg, u16 selector,
+			 u16 attr, u32 limit, u64 base)
 {
 	struct kvm_segment var = {
-		.base = s->base,
-		.limit = s->limit,
-		.selector = s->selector,
-		.type = s->attrib & 0xf,
-		.s = !!(s->attrib & SMM_ATTR_S),
-		.dpl = (s->attrib >> SMM_ATTR_DPL_SHIFT) & 3,
-		.present = !!(s->attrib & SMM_ATTR_P),
-		.avl = !!(s->attrib & SMM_ATTR_AVL),
-		.l = !!(s->attrib & SMM_ATTR_L),
-		.db = !!(s->attrib & SMM_ATTR_DB),
-		.g = !!(s->attrib & SMM_ATTR_G),
+		.base = base,
+		.limit = limit,
+		.selector = selector,
+		.type = attr & 0xf,
+		.s = !!(attr & SMM_ATTR_S),
+		.dpl = (attr >> SMM_ATTR_DPL_SHIFT) & 3,
+		.present = !!(attr & SMM_ATTR_P),
+		.avl = !!(attr & SMM_ATTR_AVL),
+		.l = !!(attr & SMM_ATTR_L),
+		.db = !!(attr & SMM_ATTR_DB),
+		.g = !!(attr & SMM_ATTR_G),
 	};
 
 	var.unusable = !var.present;
 	kvm_x86_ops->set_segment(vcpu, &var, seg);
 }
 
-static void smm_save_dt(struct kvm_smm_seg *s, const struct kvm_dtable *dt)
+static void smm_save_seg64(struct kvm_vcpu *vcpu, struct kvm_smm_seg *s,
+			   int seg)
 {
-	s->limit = dt->limit;
-	s->base = dt->base;
+	struct kvm_segment var;
+
+	kvm_x86_ops->get_segment(vcpu, &var, seg);
+	s->selector = var.selector;
+	s->attrib = smm_seg_attr(&var);
+	s->limit = var.limit;
+	s->base = var.base;
 }
 
-static void smm_save_state(struct kvm_vcpu *vcpu, struct kvm_smram_amd64 *sm)
+static void smm_load_seg64(struct kvm_vcpu *vcpu, const struct kvm_smm_seg *s,
+			   int seg)
+{
+	smm_load_seg(vcpu, seg, s->selector, s->attrib, s->limit, s->base);
+}
+
+/* Legacy flags are a descriptor's second dword: our attributes << 8. */
+static u32 smm_save_seg32(struct kvm_vcpu *vcpu, struct kvm_smm_seg32 *s,
+			  int seg)
+{
+	struct kvm_segment var;
+
+	kvm_x86_ops->get_segment(vcpu, &var, seg);
+	s->flags = (u32)smm_seg_attr(&var) << 8;
+	s->limit = var.limit;
+	s->base = var.base;
+	return var.selector;
+}
+
+static void smm_load_seg32(struct kvm_vcpu *vcpu,
+			   const struct kvm_smm_seg32 *s, u32 selector, int seg)
+{
+	smm_load_seg(vcpu, seg, selector, s->flags >> 8, s->limit, s->base);
+}
+
+static void smm_save_state64(struct kvm_vcpu *vcpu, struct kvm_smram_amd64 *sm)
 {
 	const struct kvm_x86_ops *ops = kvm_x86_ops;
 	struct kvm_dtable dt;
 	int i;
 
-	memset(sm, 0, sizeof(*sm));
 	for (i = 0; i < 16; i++)
 		sm->gprs[15 - i] = kvm_reg_read(vcpu, i);
 	sm->rip = kvm_rip_read(vcpu);
@@ -190,22 +233,71 @@ static void smm_save_state(struct kvm_vcpu *vcpu, struct kvm_smram_amd64 *sm)
 	sm->smm_revision = KVM_SMM_REVISION_AMD64;
 	sm->int_shadow = !!ops->get_interrupt_shadow(vcpu);
 
-	smm_save_seg(vcpu, &sm->es, VCPU_SREG_ES);
-	smm_save_seg(vcpu, &sm->cs, VCPU_SREG_CS);
-	smm_save_seg(vcpu, &sm->ss, VCPU_SREG_SS);
-	smm_save_seg(vcpu, &sm->ds, VCPU_SREG_DS);
-	smm_save_seg(vcpu, &sm->fs, VCPU_SREG_FS);
-	smm_save_seg(vcpu, &sm->gs, VCPU_SREG_GS);
-	smm_save_seg(vcpu, &sm->ldtr, VCPU_SREG_LDTR);
-	smm_save_seg(vcpu, &sm->tr, VCPU_SREG_TR);
+	smm_save_seg64(vcpu, &sm->es, VCPU_SREG_ES);
+	smm_save_seg64(vcpu, &sm->cs, VCPU_SREG_CS);
+	smm_save_seg64(vcpu, &sm->ss, VCPU_SREG_SS);
+	smm_save_seg64(vcpu, &sm->ds, VCPU_SREG_DS);
+	smm_save_seg64(vcpu, &sm->fs, VCPU_SREG_FS);
+	smm_save_seg64(vcpu, &sm->gs, VCPU_SREG_GS);
+	smm_save_seg64(vcpu, &sm->ldtr, VCPU_SREG_LDTR);
+	smm_save_seg64(vcpu, &sm->tr, VCPU_SREG_TR);
 	ops->get_gdt(vcpu, &dt);
-	smm_save_dt(&sm->gdtr, &dt);
+	sm->gdtr.limit = dt.limit;
+	sm->gdtr.base = dt.base;
 	ops->get_idt(vcpu, &dt);
-	smm_save_dt(&sm->idtr, &dt);
+	sm->idtr.limit = dt.limit;
+	sm->idtr.base = dt.base;
+}
+
+static const int smm_seg32_order[6] = {
+	VCPU_SREG_ES, VCPU_SREG_CS, VCPU_SREG_SS,
+	VCPU_SREG_DS, VCPU_SREG_FS, VCPU_SREG_GS,
+};
+
+static struct kvm_smm_seg32 *smm_seg32(struct kvm_smram_legacy *sm, int i)
+{
+	struct kvm_smm_seg32 *segs[6] = {
+		&sm->es, &sm->cs, &sm->ss, &sm->ds, &sm->fs, &sm->gs,
+	};
+
+	return segs[i];
+}
+
+static void smm_save_state32(struct kvm_vcpu *vcpu,
+			     struct kvm_smram_legacy *sm)
+{
+	const struct kvm_x86_ops *ops = kvm_x86_ops;
+	struct kvm_dtable dt;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		sm->gprs[i] = kvm_reg_read(vcpu, i);
+	sm->eip = kvm_rip_read(vcpu);
+	sm->eflags = kvm_get_rflags(vcpu);
+	sm->dr6 = ops->get_dr(vcpu, 6);
+	sm->dr7 = ops->get_dr(vcpu, 7);
+	sm->cr0 = ops->get_cr(vcpu, 0);
+	sm->cr3 = ops->get_cr(vcpu, 3);
+	sm->cr4 = ops->get_cr(vcpu, 4);
+	sm->smbase = vcpu->arch.smm.smbase;
+	sm->smm_revision = KVM_SMM_REVISION_LEGACY;
+	sm->int_shadow = !!ops->get_interrupt_shadow(vcpu);
+
+	for (i = 0; i < 6; i++)
+		sm->sel[i] = smm_save_seg32(vcpu, smm_seg32(sm, i),
+					    smm_seg32_order[i]);
+	sm->ldtr_sel = smm_save_seg32(vcpu, &sm->ldtr, VCPU_SREG_LDTR);
+	sm->tr_sel = smm_save_seg32(vcpu, &sm->tr, VCPU_SREG_TR);
+	ops->get_gdt(vcpu, &dt);
+	sm->gdtr.limit = dt.limit;
+	sm->gdtr.base = dt.base;
+	ops->get_idt(vcpu, &dt);
+	sm->idtr.limit = dt.limit;
+	sm->idtr.base = dt.base;
 }
 
 /* The processor state at the SMM entry point (APM vol 2, table 10-3). */
-static void smm_entry_state(struct kvm_vcpu *vcpu)
+static void smm_entry_state(struct kvm_vcpu *vcpu, bool lm)
 {
 	const struct kvm_x86_ops *ops = kvm_x86_ops;
 	u32 smbase = vcpu->arch.smm.smbase;	/* the save area keeps 32 bits */
@@ -224,7 +316,9 @@ static void smm_entry_state(struct kvm_vcpu *vcpu)
 	ops->set_cr(vcpu, 0, ops->get_cr(vcpu, 0) &
 		    ~(X86_CR0_PE | X86_CR0_EM | X86_CR0_TS | X86_CR0_PG));
 	ops->set_cr(vcpu, 4, 0);
-	ops->set_efer(vcpu, 0);
+	/* Without long mode EFER has nothing that matters here. */
+	if (lm)
+		ops->set_efer(vcpu, 0);
 	ops->set_idt(vcpu, &idt);
 	ops->set_dr(vcpu, 7, DR7_FIXED_1);
 
@@ -248,16 +342,21 @@ static int smm_shutdown(struct kvm_vcpu *vcpu)
 
 static int kvm_enter_smm(struct kvm_vcpu *vcpu)
 {
-	struct kvm_smram_amd64 sm;
+	bool lm = smm_guest_has_lm(vcpu);
+	union kvm_smram sm;
 	int r;
 
-	smm_save_state(vcpu, &sm);
+	memset(&sm, 0, sizeof(sm));
+	if (lm)
+		smm_save_state64(vcpu, &sm.a64);
+	else
+		smm_save_state32(vcpu, &sm.l32);
 	vcpu->arch.smm.smi_pending = false;
 	kvm_smm_changed(vcpu, true);
 	/* SMRAM is what address space 1 maps there. */
 	down_read(&vcpu->kvm->slots_lock);
-	r = kvm_vcpu_write_guest(vcpu, sm.smbase + KVM_SMRAM_SAVE_OFFSET,
-				 &sm, sizeof(sm));
+	r = kvm_vcpu_write_guest(vcpu, vcpu->arch.smm.smbase +
+				 KVM_SMRAM_SAVE_OFFSET, &sm, sizeof(sm));
 	up_read(&vcpu->kvm->slots_lock);
 	if (r)
 		return smm_shutdown(vcpu);
@@ -269,7 +368,7 @@ static int kvm_enter_smm(struct kvm_vcpu *vcpu)
 	vcpu->arch.nmi_iret = false;
 	if (vcpu->arch.mp_state == KVM_MP_STATE_HALTED)
 		vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
-	smm_entry_state(vcpu);
+	smm_entry_state(vcpu, lm);
 	return EXIT_RESUME;
 }
 
@@ -284,82 +383,117 @@ int kvm_smm_inject(struct kvm_vcpu *vcpu)
 
 /*
  * Leave whatever mode the handler set up for real mode, so that the saved
- * CR0, CR3, CR4 and EFER load through the checks of a guest write in a
+ * CR0, CR3, CR4 (and EFER) load through the checks of a guest write in a
  * safe order (paging off, then on with PAE and LME as saved).
  */
-static void rsm_to_real_mode(struct kvm_vcpu *vcpu)
+static void rsm_to_real_mode(struct kvm_vcpu *vcpu, bool lm)
 {
 	const struct kvm_x86_ops *ops = kvm_x86_ops;
 
 	ops->set_cr(vcpu, 0, ops->get_cr(vcpu, 0) & ~(X86_CR0_PG | X86_CR0_PE));
-	ops->set_cr(vcpu, 4, 0);
-	ops->set_efer(vcpu, 0);
+	if (lm) {
+		ops->set_cr(vcpu, 4, 0);
+		ops->set_efer(vcpu, 0);
+	}
 }
 
-static int rsm_load_control(struct kvm_vcpu *vcpu,
-			    const struct kvm_smram_amd64 *sm)
+static int rsm_load_control(struct kvm_vcpu *vcpu, u64 cr0, u64 cr3, u64 cr4)
 {
-	u64 cr3 = sm->cr3, pcid = 0;
+	u64 pcid = 0;
 
-	if (kvm_set_efer(vcpu, sm->efer & ~EFER_LMA, false))
-		return -EINVAL;
 	/* With CR4.PCIDE the low CR3 bits are the PCID; set it last. */
-	if (sm->cr4 & X86_CR4_PCIDE) {
+	if (cr4 & X86_CR4_PCIDE) {
 		pcid = cr3 & 0xfff;
 		cr3 &= ~0xfffULL;
 	}
 	if (kvm_set_cr(vcpu, 3, cr3) ||
-	    kvm_set_cr(vcpu, 4, sm->cr4 & ~X86_CR4_PCIDE) ||
-	    kvm_set_cr(vcpu, 0, sm->cr0))
+	    kvm_set_cr(vcpu, 4, cr4 & ~X86_CR4_PCIDE) ||
+	    kvm_set_cr(vcpu, 0, cr0))
 		return -EINVAL;
-	if (sm->cr4 & X86_CR4_PCIDE) {
-		if (kvm_set_cr(vcpu, 4, sm->cr4) ||
+	if (cr4 & X86_CR4_PCIDE) {
+		if (kvm_set_cr(vcpu, 4, cr4) ||
 		    kvm_set_cr(vcpu, 3, cr3 | pcid))
 			return -EINVAL;
 	}
 	return 0;
 }
 
-static int rsm_load_state(struct kvm_vcpu *vcpu,
-			  const struct kvm_smram_amd64 *sm)
+/* What both layouts restore the same way. */
+static void rsm_load_common(struct kvm_vcpu *vcpu, u64 rip, u64 rflags,
+			    u64 dr6, u64 dr7, u32 smbase)
 {
-	const struct kvm_x86_ops *ops = kvm_x86_ops;
-	struct kvm_dtable dt = {};
+	kvm_rip_write(vcpu, rip);
+	kvm_set_rflags(vcpu, (rflags & RFLAGS_DEFINED) | X86_EFLAGS_FIXED);
+	kvm_x86_ops->set_dr(vcpu, 6, (dr6 & DR6_WRITABLE) | DR6_ONES);
+	kvm_x86_ops->set_dr(vcpu, 7, (dr7 & DR7_WRITABLE) | DR7_FIXED_1);
+	vcpu->arch.smm.smbase = smbase;
+}
+
+static void rsm_load_dt(struct kvm_vcpu *vcpu, bool gdt, u32 limit, u64 base)
+{
+	struct kvm_dtable dt = { .limit = limit, .base = base };
+
+	if (gdt)
+		kvm_x86_ops->set_gdt(vcpu, &dt);
+	else
+		kvm_x86_ops->set_idt(vcpu, &dt);
+}
+
+static int rsm_load_state64(struct kvm_vcpu *vcpu,
+			    const struct kvm_smram_amd64 *sm)
+{
 	int i;
 
 	for (i = 0; i < 16; i++)
 		kvm_reg_write(vcpu, i, sm->gprs[15 - i]);
-	kvm_rip_write(vcpu, sm->rip);
-	kvm_set_rflags(vcpu, (sm->rflags & RFLAGS_DEFINED) | X86_EFLAGS_FIXED);
-	ops->set_dr(vcpu, 6, (sm->dr6 & DR6_WRITABLE) | DR6_ONES);
-	ops->set_dr(vcpu, 7, (sm->dr7 & DR7_WRITABLE) | DR7_FIXED_1);
-	vcpu->arch.smm.smbase = sm->smbase;
-
-	if (rsm_load_control(vcpu, sm))
+	rsm_load_common(vcpu, sm->rip, sm->rflags, sm->dr6, sm->dr7,
+			sm->smbase);
+	if (kvm_set_efer(vcpu, sm->efer & ~EFER_LMA, false) ||
+	    rsm_load_control(vcpu, sm->cr0, sm->cr3, sm->cr4))
 		return -EINVAL;
 
-	smm_load_seg(vcpu, &sm->tr, VCPU_SREG_TR);
-	smm_load_seg(vcpu, &sm->ldtr, VCPU_SREG_LDTR);
-	dt.limit = sm->idtr.limit;
-	dt.base = sm->idtr.base;
-	ops->set_idt(vcpu, &dt);
-	dt.limit = sm->gdtr.limit;
-	dt.base = sm->gdtr.base;
-	ops->set_gdt(vcpu, &dt);
-	smm_load_seg(vcpu, &sm->es, VCPU_SREG_ES);
-	smm_load_seg(vcpu, &sm->cs, VCPU_SREG_CS);
-	smm_load_seg(vcpu, &sm->ss, VCPU_SREG_SS);
-	smm_load_seg(vcpu, &sm->ds, VCPU_SREG_DS);
-	smm_load_seg(vcpu, &sm->fs, VCPU_SREG_FS);
-	smm_load_seg(vcpu, &sm->gs, VCPU_SREG_GS);
-	ops->set_interrupt_shadow(vcpu, sm->int_shadow ? 1 : 0);
+	smm_load_seg64(vcpu, &sm->tr, VCPU_SREG_TR);
+	smm_load_seg64(vcpu, &sm->ldtr, VCPU_SREG_LDTR);
+	rsm_load_dt(vcpu, false, sm->idtr.limit, sm->idtr.base);
+	rsm_load_dt(vcpu, true, sm->gdtr.limit, sm->gdtr.base);
+	smm_load_seg64(vcpu, &sm->es, VCPU_SREG_ES);
+	smm_load_seg64(vcpu, &sm->cs, VCPU_SREG_CS);
+	smm_load_seg64(vcpu, &sm->ss, VCPU_SREG_SS);
+	smm_load_seg64(vcpu, &sm->ds, VCPU_SREG_DS);
+	smm_load_seg64(vcpu, &sm->fs, VCPU_SREG_FS);
+	smm_load_seg64(vcpu, &sm->gs, VCPU_SREG_GS);
+	kvm_x86_ops->set_interrupt_shadow(vcpu, sm->int_shadow ? 1 : 0);
+	return 0;
+}
+
+static int rsm_load_state32(struct kvm_vcpu *vcpu,
+			    struct kvm_smram_legacy *sm)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		kvm_reg_write(vcpu, i, sm->gprs[i]);
+	rsm_load_common(vcpu, sm->eip, sm->eflags, sm->dr6, sm->dr7,
+			sm->smbase);
+	if (rsm_load_control(vcpu, sm->cr0, sm->cr3, sm->cr4))
+		return -EINVAL;
+
+	smm_load_seg32(vcpu, &sm->tr, sm->tr_sel, VCPU_SREG_TR);
+	smm_load_seg32(vcpu, &sm->ldtr, sm->ldtr_sel, VCPU_SREG_LDTR);
+	rsm_load_dt(vcpu, false, sm->idtr.limit, sm->idtr.base);
+	rsm_load_dt(vcpu, true, sm->gdtr.limit, sm->gdtr.base);
+	for (i = 0; i < 6; i++)
+		smm_load_seg32(vcpu, smm_seg32(sm, i), sm->sel[i],
+			       smm_seg32_order[i]);
+	kvm_x86_ops->set_interrupt_shadow(vcpu, sm->int_shadow ? 1 : 0);
 	return 0;
 }
 
 /* The RSM intercept (APM vol 2, 10.4): #UD outside SMM. */
 int kvm_emulate_rsm(struct kvm_vcpu *vcpu)
 {
-	struct kvm_smram_amd64 sm;
+	bool lm = smm_guest_has_lm(vcpu);
+	union kvm_smram sm;
 	int r;
 
 	if (!vcpu->arch.smm.in_smm) {
@@ -378,8 +512,10 @@ int kvm_emulate_rsm(struct kvm_vcpu *vcpu)
 		vcpu->arch.nmi_iret = false;
 	}
 	kvm_smm_changed(vcpu, false);
-	rsm_to_real_mode(vcpu);
-	if (rsm_load_state(vcpu, &sm))
+	rsm_to_real_mode(vcpu, lm);
+	r = lm ? rsm_load_state64(vcpu, &sm.a64) :
+		 rsm_load_state32(vcpu, &sm.l32);
+	if (r)
 		return smm_shutdown(vcpu);
 	return EXIT_RESUME;
 }

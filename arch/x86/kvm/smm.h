@@ -72,6 +72,52 @@ struct kvm_smram_amd64 {
  */
 #define KVM_SMM_REVISION_AMD64	0x00020064
 
+/* A segment in the legacy format: descriptor-style flags, limit, base. */
+struct kvm_smm_seg32 {
+	u32 flags;
+	u32 limit;
+	u32 base;
+} __packed;
+
+/*
+ * The legacy (32-bit) state-save area at SMBASE + FE00h, for a guest
+ * without long mode in CPUID, as upstream KVM lays it out (SDM vol 3,
+ * table 34-3, with the selectors and descriptor caches where KVM puts
+ * them; the interrupt shadow at FF1Ah).
+ */
+struct kvm_smram_legacy {
+	u8 reserved1[0xf8];
+	u32 smbase;					/* FEF8h */
+	u32 smm_revision;				/* FEFCh */
+	u16 io_restart;					/* FF00h */
+	u16 auto_halt_restart;
+	u32 io_restart_edi;
+	u32 io_restart_ecx;
+	u32 io_restart_esi;
+	u32 io_restart_eip;
+	u32 cr4;					/* FF14h */
+	u16 reserved2;
+	u8 int_shadow;					/* FF1Ah */
+	u8 reserved3[17];
+	struct kvm_smm_seg32 ds, fs, gs;		/* FF2Ch */
+	struct kvm_smm_seg32 idtr, tr;			/* FF50h */
+	u32 reserved4;
+	struct kvm_smm_seg32 gdtr, ldtr;		/* FF6Ch */
+	struct kvm_smm_seg32 es, cs, ss;		/* FF84h */
+	u32 sel[6];			/* FFA8h: ES, CS, SS, DS, FS, GS */
+	u32 ldtr_sel;
+	u32 tr_sel;
+	u32 dr7;					/* FFC8h */
+	u32 dr6;
+	u32 gprs[8];			/* FFD0h: EAX first */
+	u32 eip;					/* FFF0h */
+	u32 eflags;
+	u32 cr3;
+	u32 cr0;
+} __packed;
+
+#define KVM_SMM_REVISION_LEGACY	0x00020000
+
 bool kvm_smm_supported(void);
 void kvm_smm_vcpu_reset(struct kvm_vcpu *vcpu, bool init);
 long kvm_vcpu_ioctl_smi(struct kvm_vcpu *vcpu);

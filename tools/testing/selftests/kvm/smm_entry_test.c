@@ -52,6 +52,18 @@
 #define SAVE_RFLAGS		0x170
 #define SAVE_RIP		0x178
 #define SAVE_RBX		0x1e0
+/* The legacy (32-bit) save area, from FE00h. */
+#define SAVE32_SMBASE		0xf8
+#define SAVE32_REVISION		0xfc
+#define SAVE32_CS_FLAGS		0x190
+#define SAVE32_CS_LIMIT		0x194
+#define SAVE32_CS_BASE		0x198
+#define SAVE32_CS_SEL		0x1ac
+#define SAVE32_EBX		0x1dc
+#define SAVE32_EIP		0x1f0
+#define SAVE32_EFLAGS		0x1f4
+#define SAVE32_CR0		0x1fc
+#define SMM_REVISION_LEGACY	0x00020000
 
 /*
  * The SMI handler: saved RIP, RBX, SMBASE and revision (low halves) into
@@ -72,6 +84,42 @@ asm(".pushsection .rodata.smm16, \"a\"\n"
     ".code64\n"
     ".popsection\n");
 extern const uint8_t smm_handler_start[], smm_handler_end[];
+
+/*
+ * The same for the legacy save area of a guest without long mode in CPUID
+ * (SDM vol 3, table 34-3 layout; revision 0x20000): EIP at FFF0h, EBX at
+ * FFDCh, SMBASE at FEF8h.
+ */
+asm(".pushsection .rodata.smm16, \"a\"\n"
+    ".code16\n"
+    "smm_legacy_handler_start:\n"
+    "	movl %cs:0xfff0, %ecx\n"
+    "	movl %cs:0xffdc, %edx\n"
+    "	movl %cs:0xfef8, %esi\n"
+    "	movl %cs:0xfefc, %edi\n"
+    "	outb %al, $0x5c\n"
+    "	movl $0x600dcafe, %cs:0xffdc\n"
+    "	rsm\n"
+    "smm_legacy_handler_end:\n"
+    ".code64\n"
+    ".popsection\n");
+extern const uint8_t smm_legacy_handler_start[], smm_legacy_handler_end[];
+
+/* A real-mode guest: EBX set, OUT (the SMI comes here), OUT, HLT. */
+asm(".pushsection .rodata.guest16, \"a\"\n"
+    ".code16\n"
+    "rm_smi_start:\n"
+    "	movl $0x11223344, %ebx\n"
+    "	mov $0x532, %dx\n"
+    "	out %al, %dx\n"
+    "rm_smi_after:\n"
+    "	mov $0x533, %dx\n"
+    "	out %al, %dx\n"
+    "	hlt\n"
+    "rm_smi_end:\n"
+    ".code64\n"
+    ".popsection\n");
+extern const uint8_t rm_smi_start[], rm_smi_after[], rm_smi_end[];
 
 /* A handler that clears the saved CR0.PE (PG stays): RSM cannot load it. */
 asm(".pushsection .rodata.smm16, \"a\"\n"
@@ -544,6 +592,59 @@ static void rsm_bad_state(void)
 	kvm_vm_free(vm);
 }
 
+/* Without long mode in CPUID the save area has the legacy layout. */
+static void legacy_save_area(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct kvm_sregs s;
+	struct kvm_regs r, r0;
+	uint8_t *smram;
+	uint32_t eip;
+
+	require_smm();
+	vm = vm_create_real_mode(&vcpu, rm_smi_start, rm_smi_end - rm_smi_start);
+	smram = vm_add_memory(vm, SMRAM_SLOT, 0, SMBASE, SMRAM_SIZE);
+	memcpy(smram + SMM_HANDLER, smm_legacy_handler_start,
+	       smm_legacy_handler_end - smm_legacy_handler_start);
+	vcpu_set_msr(vcpu, MSR_IA32_SMBASE, SMBASE);
+	vcpu_regs_get(vcpu, &r0);
+	eip = r0.rip + (rm_smi_after - rm_smi_start);
+
+	expect_mark(vcpu, &s);
+	TEST_ASSERT_OK(__vcpu_ioctl(vcpu, KVM_SMI, NULL));
+	vcpu_run(vcpu);
+	TEST_ASSERT_EXIT(vcpu, KVM_EXIT_IO);
+	TEST_ASSERT_EQ(vcpu->run->io.port, PORT_SMM);
+	TEST_ASSERT(vcpu->run->flags & KVM_RUN_X86_SMM, "not in SMM");
+	vcpu_regs_get(vcpu, &r);
+	TEST_ASSERT_EQ(r.rcx & 0xffffffff, eip);
+	TEST_ASSERT_EQ(r.rdx & 0xffffffff, 0x11223344);
+	TEST_ASSERT_EQ(r.rsi & 0xffffffff, SMBASE);
+	TEST_ASSERT_EQ(r.rdi & 0xffffffff, SMM_REVISION_LEGACY);
+	TEST_ASSERT_EQ(save_u32(smram, SAVE32_EIP), eip);
+	TEST_ASSERT_EQ(save_u32(smram, SAVE32_EFLAGS), r0.rflags);
+	TEST_ASSERT_EQ(save_u32(smram, SAVE32_CR0), s.cr0);
+	TEST_ASSERT_EQ(save_u32(smram, SAVE32_SMBASE), SMBASE);
+	TEST_ASSERT_EQ(save_u32(smram, SAVE32_CS_SEL), s.cs.selector);
+	TEST_ASSERT_EQ(save_u32(smram, SAVE32_CS_BASE), s.cs.base);
+	TEST_ASSERT_EQ(save_u32(smram, SAVE32_CS_LIMIT), s.cs.limit);
+	/* Flags as in a descriptor's second dword: type 8-11, P 15. */
+	TEST_ASSERT_EQ(save_u32(smram, SAVE32_CS_FLAGS) & 0x8f00,
+		       0x8000 | (s.cs.type << 8));
+
+	vcpu_run(vcpu);
+	TEST_ASSERT_EXIT(vcpu, KVM_EXIT_IO);
+	TEST_ASSERT_EQ(vcpu->run->io.port, PORT_MARK + 1);
+	TEST_ASSERT_EQ(vcpu->run->flags & KVM_RUN_X86_SMM, 0);
+	vcpu_regs_get(vcpu, &r);
+	TEST_ASSERT_EQ(r.rbx, 0x600dcafe);
+	vcpu_sregs_get(vcpu, &s);
+	TEST_ASSERT_EQ(s.cs.base, s.cs.selector * 16ULL);
+	TEST_ASSERT_EQ(s.cr0 & X86_CR0_PE, 0);
+	kvm_vm_free(vm);
+}
+
 static void copy_slot0(struct kvm_vm *dst, struct kvm_vm *src)
 {
 	struct vm_region *d = NULL, *s = NULL;
@@ -701,6 +802,7 @@ int main(void)
 		KTAP_CASE(init_latched_in_smm),
 		KTAP_CASE(smi_pending_in_smm),
 		KTAP_CASE(rsm_bad_state),
+		KTAP_CASE(legacy_save_area),
 		KTAP_CASE(dirty_log_smram),
 		KTAP_CASE(errors),
 	};
