@@ -93,8 +93,7 @@ int kvm_hv_vcpu_create(struct kvm_vcpu *vcpu)
 	if (!hv)
 		return -ENOMEM;
 	hv->vcpu = vcpu;
-	/* Upstream's default: the vCPU's creation index. */
-	hv->vp_index = vcpu->vcpu_idx;
+	hv->vp_index = HV_VP_INDEX_DEFAULT;
 	for (i = 0; i < HV_SYNIC_SINT_COUNT; i++)
 		atomic64_set(&hv->synic.sint[i], HV_SYNIC_SINT_MASKED);
 	hv->synic.msg_page = 0;
@@ -465,7 +464,7 @@ static struct kvm_vcpu *hv_vcpu_by_vp_index(struct kvm *kvm, u32 vp_index)
 	int i;
 
 	kvm_for_each_vcpu(i, vcpu, kvm)
-		if (vcpu->arch.hyperv && vcpu->arch.hyperv->vp_index == vp_index)
+		if (vcpu->arch.hyperv && hv_vp_index(vcpu) == vp_index)
 			return vcpu;
 	return NULL;
 }
@@ -943,7 +942,7 @@ static int hv_get_vcpu_msr(struct kvm_vcpu *vcpu, u32 msr, u64 *data,
 
 	switch (msr) {
 	case HV_X64_MSR_VP_INDEX:
-		*data = hv->vp_index;
+		*data = hv_vp_index(vcpu);
 		return 0;
 	case HV_X64_MSR_VP_RUNTIME:
 		*data = hv_thread_runtime() + hv->runtime_offset;

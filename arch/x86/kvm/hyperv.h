@@ -63,7 +63,7 @@ enum {
 /* Per vCPU; every field is the vCPU thread's unless said otherwise. */
 struct kvm_vcpu_hv {
 	struct kvm_vcpu *vcpu;
-	u32 vp_index;
+	u32 vp_index;		/* HV_VP_INDEX_DEFAULT until a VMM sets it */
 	bool enabled;		/* CPUID 0x40000001 EAX is "Hv#1" */
 	bool enforce_cpuid;	/* KVM_CAP_HYPERV_ENFORCE_CPUID */
 	/* The Hyper-V leaves of the guest's CPUID, as last set. */
@@ -111,6 +111,19 @@ static inline struct kvm_vcpu_hv *to_hv(struct kvm_vcpu *vcpu)
 static inline struct kvm_hv *to_kvm_hv(struct kvm *kvm)
 {
 	return kvm->arch.hyperv;
+}
+
+/*
+ * HV_X64_MSR_VP_INDEX: by default, as upstream, the vCPU's creation index
+ * (known only once the vCPU is published, after kvm_hv_vcpu_create).
+ */
+#define HV_VP_INDEX_DEFAULT	U32_MAX
+
+static inline u32 hv_vp_index(struct kvm_vcpu *vcpu)
+{
+	u32 vp = vcpu->arch.hyperv->vp_index;
+
+	return vp == HV_VP_INDEX_DEFAULT ? vcpu->vcpu_idx : vp;
 }
 
 /* The synthetic debugger is on (CPUID 0x40000082). */

@@ -189,7 +189,7 @@ static void hv_vp_set_to_vcpus(struct kvm *kvm, u64 valid_banks,
 	int i;
 
 	kvm_for_each_vcpu(i, vcpu, kvm) {
-		u32 vp = vcpu->arch.hyperv->vp_index;
+		u32 vp = hv_vp_index(vcpu);
 		int bank = vp / 64;
 
 		if (bank >= HV_MAX_SPARSE_BANKS || !(valid_banks & BIT_ULL(bank)))
