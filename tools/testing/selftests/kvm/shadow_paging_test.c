@@ -545,28 +545,6 @@ static void set_supported_cpuid(struct kvm_vcpu *vcpu)
 	vcpu_ioctl(vcpu, KVM_SET_CPUID2, &cpuid);
 }
 
-/* The loaded backend's npt parameter: 1, 0, or -1 if there is none. */
-static int backend_npt(void)
-{
-	static const char *const paths[] = {
-		"/sys/module/kvm_amd/parameters/npt",
-		"/sys/module/ukvm/parameters/npt",
-	};
-	unsigned int i;
-	char c;
-
-	for (i = 0; i < ARRAY_SIZE(paths); i++) {
-		FILE *f = fopen(paths[i], "r");
-
-		if (!f)
-			continue;
-		c = fgetc(f);
-		fclose(f);
-		return c == 'Y' || c == '1';
-	}
-	return -1;
-}
-
 /*
  * Where no memory backs a paging structure, shadow paging (npt=0) reports
  * an architected not-present #PF.  Nested paging (npt=1) takes a nested
@@ -579,7 +557,7 @@ static int backend_npt(void)
 static void check_hole_outcome(struct kvm_vcpu *vcpu, uint64_t hole)
 {
 	struct kvm_run *run = vcpu->run;
-	int npt = backend_npt();
+	int npt = kvm_backend_npt();
 	struct ucall uc;
 	char buf[256];
 

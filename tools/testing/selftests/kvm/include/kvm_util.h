@@ -103,6 +103,8 @@ struct kvm_vm {
 /* /dev/kvm; skips the current case when there is none. */
 int kvm_open(void);
 int kvm_check_cap(long cap);
+/* The loaded backend's npt module parameter: 1, 0, or -1 if it has none. */
+int kvm_backend_npt(void);
 int vm_check_cap(struct kvm_vm *vm, long cap);
 void kvm_require_cap(long cap, const char *name);
 #define TEST_REQUIRE_CAP(cap) kvm_require_cap(cap, #cap)

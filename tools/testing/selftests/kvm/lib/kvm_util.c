@@ -35,6 +35,27 @@ int kvm_check_cap(long cap)
 	return r;
 }
 
+int kvm_backend_npt(void)
+{
+	static const char *const paths[] = {
+		"/sys/module/kvm_amd/parameters/npt",
+		"/sys/module/ukvm/parameters/npt",
+	};
+	unsigned int i;
+	int c;
+
+	for (i = 0; i < ARRAY_SIZE(paths); i++) {
+		FILE *f = fopen(paths[i], "r");
+
+		if (!f)
+			continue;
+		c = fgetc(f);
+		fclose(f);
+		return c == 'Y' || c == '1';
+	}
+	return -1;
+}
+
 int vm_check_cap(struct kvm_vm *vm, long cap)
 {
 	int r = ioctl(vm->fd, KVM_CHECK_EXTENSION, cap);
