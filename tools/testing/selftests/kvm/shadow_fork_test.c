@@ -20,6 +20,8 @@
 #define POOL_FRAMES	256	/* >= FORK_OS_MAX_PROCS * (4 + FORK_OS_PAGES) */
 #define MIX_STEPS	400
 #define WAVES		6
+/* KVM_SET_NR_MMU_PAGES's floor (upstream's KVM_MIN_ALLOC_MMU_PAGES). */
+#define MIN_MMU_PAGES	64
 
 _Static_assert(POOL_FRAMES >= FORK_OS_MAX_PROCS * (4 + FORK_OS_PAGES),
 	       "pool too small for the worst-case copies");
@@ -151,13 +153,18 @@ static void guest_waves(uint64_t pool, uint64_t frames, uint64_t waves)
 	report_stats();
 }
 
-static void run_fork_guest(void *guest_code, uint64_t rounds)
+static void run_fork_guest(void *guest_code, uint64_t rounds,
+			   unsigned long mmu_pages)
 {
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm = vm_create(VM_MODE_LONG, 16ULL << 20);
 	uint64_t pool;
 	struct ucall uc;
 
+	if (mmu_pages) {
+		vm_ioctl(vm, KVM_SET_NR_MMU_PAGES, mmu_pages);
+		TEST_ASSERT_EQ(ioctl(vm->fd, KVM_GET_NR_MMU_PAGES, 0), mmu_pages);
+	}
 	vcpu = vm_vcpu_add(vm, 0, guest_code);
 	pool = fork_os_setup(vm, POOL_FRAMES);
 	vcpu_args_set(vcpu, 3, pool, (uint64_t)POOL_FRAMES, rounds);
@@ -182,12 +189,23 @@ static void run_fork_guest(void *guest_code, uint64_t rounds)
 
 static void random_mix(void)
 {
-	run_fork_guest(guest_random_mix, MIX_STEPS);
+	run_fork_guest(guest_random_mix, MIX_STEPS, 0);
 }
 
 static void waves(void)
 {
-	run_fork_guest(guest_waves, WAVES);
+	run_fork_guest(guest_waves, WAVES, 0);
+}
+
+/*
+ * The waves again with the fewest MMU pages KVM allows: 16 processes of 4
+ * tables each, plus the kernel's, do not fit, so a shadow MMU reclaims
+ * shadow pages of live address spaces and must rebuild them right.
+ */
+static void waves_small_mmu(void)
+{
+	TEST_REQUIRE_CAP(KVM_CAP_MMU_SHADOW_CACHE_CONTROL);
+	run_fork_guest(guest_waves, WAVES, MIN_MMU_PAGES);
 }
 
 int main(void)
@@ -195,6 +213,7 @@ int main(void)
 	static const struct ktap_case cases[] = {
 		KTAP_CASE(random_mix),
 		KTAP_CASE(waves),
+		KTAP_CASE(waves_small_mmu),
 	};
 
 	return ktap_run(cases, ARRAY_SIZE(cases));
