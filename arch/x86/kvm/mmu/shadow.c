@@ -12,7 +12,8 @@
  * filled lazily on intercepted #PFs from a walk of the guest's tables with
  * the shared walker (mmu/walk.c, which also sets the guest's accessed and
  * dirty bits): the fault's path of shadow pages is found or made, then the
- * 4 KiB leaf is written.  Guest large pages are shadowed with 4 KiB leaves.
+ * leaf is written: 2 MiB where the guest maps at least 2 MiB, the host backs
+ * it with a huge page and no guest table lies in it, else 4 KiB.
  *
  * The guest's writes to its tables fault (they are write-protected) and
  * are emulated; the emulator tells us (kvm_shadow_guest_write()) and the
@@ -63,6 +64,8 @@ bool kvm_shadow_paging;
 #define SPT_PAE_PDPTE_BITS	X86_PTE_P
 /* Pages one fault may add: a path below the root. */
 #define SHADOW_FAULT_PAGES	3
+/* What a 2 MiB shadow leaf maps. */
+#define SHADOW_LARGE_SIZE	(2ULL << 20)
 /* A 4-level guest's CR3 (bits 11:0 hold the PCID or PWT/PCD). */
 #define SHADOW_CR3_MASK		GENMASK_ULL(51, 12)
 
@@ -122,10 +125,11 @@ void kvm_shadow_protect_all(struct kvm *kvm)
 		return;
 	mutex_lock(&sv->lock);
 	list_for_each_entry(sp, &sv->lru, lru) {
-		if (sp->role.level != 1)
+		if (sp->role.level > 2)
 			continue;
 		for (i = 0; i < SPT_ENTRIES; i++)
-			if (sp->spt[i] & X86_PTE_RW)
+			if ((sp->role.level == 1 || (sp->spt[i] & X86_PTE_PS)) &&
+			    (sp->spt[i] & X86_PTE_RW))
 				WRITE_ONCE(sp->spt[i],
 					   sp->spt[i] & ~X86_PTE_RW);
 	}
@@ -496,12 +500,14 @@ static gfn_t shadow_child_key(u64 la, int level, union shadow_role *role,
 }
 
 /*
- * The leaf entry translating @la, the shadow pages above it found or made
- * (and linked) along the walk.  NULL if out of memory.
+ * The entry at @stop (1, or 2 for a 2 MiB leaf) translating @la, the shadow
+ * pages above it found or made (and linked) along the walk.  NULL if out
+ * of memory.
  */
 static u64 *shadow_path(struct kvm *kvm, struct kvm_shadow_vm *sv,
 			struct kvm_shadow_mmu *s, u64 la,
-			const struct x86_walk_result *res, bool *protected)
+			const struct x86_walk_result *res, int stop,
+			bool *protected)
 {
 	bool pae = !s->root;
 	u64 *table = pae ? s->pae_root : s->root->spt;
@@ -509,19 +515,19 @@ static u64 *shadow_path(struct kvm *kvm, struct kvm_shadow_vm *sv,
 
 	if (!pae)
 		shadow_sp_touch(sv, s->root);
-	for (; level > 1; level--) {
+	for (; level > stop; level--) {
 		u64 *e = &table[spt_index(la, level, pae)];
 		union shadow_role role = { .word = s->role };
 		struct shadow_page *child;
 		gfn_t gfn;
 
 		gfn = shadow_child_key(la, level - 1, &role, res);
-		if (*e & X86_PTE_P) {
+		if ((*e & X86_PTE_P) && !(*e & X86_PTE_PS)) {
 			child = shadow_sp_of(*e);
 			if (child->gfn == gfn && child->role.word == role.word)
 				goto next;
-			shadow_drop(sv, e, level);
 		}
+		shadow_drop(sv, e, level);	/* another child, a 2 MiB leaf */
 		child = shadow_sp_get(kvm, sv, gfn, role, protected);
 		if (!child || shadow_link(e, child, pae && level == 3 ?
 					  SPT_PAE_PDPTE_BITS : SPT_TABLE_BITS))
@@ -530,7 +536,7 @@ next:
 		shadow_sp_touch(sv, child);
 		table = child->spt;
 	}
-	return &table[spt_index(la, 1, pae)];
+	return &table[spt_index(la, stop, pae && stop == 3)];
 }
 
 /*
@@ -562,21 +568,55 @@ static bool shadow_walk_stale(struct kvm *kvm, struct kvm_shadow_vm *sv,
 	return stale;
 }
 
+static u64 shadow_leaf_bits(const struct shadow_map *m)
+{
+	return SPT_LEAF_BITS | (m->write ? X86_PTE_RW : 0) |
+	       (m->user ? X86_PTE_US : 0) | (m->nx ? X86_PTE_NX : 0);
+}
+
+/*
+ * A 2 MiB leaf for @la if the guest maps at least 2 MiB there, the host
+ * backs the 2 MiB with one huge page (not split for dirty logging) and no
+ * frame in it is a guest table we shadow.  False: map 4 KiB.
+ */
+static bool shadow_install_large(struct kvm *kvm, struct kvm_shadow_vm *sv,
+				 struct kvm_shadow_mmu *s, u64 la,
+				 const struct x86_walk_result *res,
+				 struct shadow_map *m, bool *protected)
+{
+	gfn_t gfn = m->gpa >> PAGE_SHIFT;
+	bool npt_writable, huge;
+	u64 hpa, *e;
+
+	if (res->page_size < SHADOW_LARGE_SIZE || m->wp0 ||
+	    !shadow_npt_lookup(kvm, gfn, &hpa, &npt_writable, &huge) || !huge)
+		return false;
+	e = shadow_path(kvm, sv, s, la, res, 2, protected);
+	/* The path may have made tables in the 2 MiB: check after it. */
+	if (!e || shadow_region_tracked(sv, gfn))
+		return false;
+	if (!npt_writable)
+		m->write = false;
+	hpa &= ~(u64)(SHADOW_LARGE_SIZE - 1);
+	/* No memory for the reverse map: the access faults again. */
+	shadow_set_leaf(sv, e, 2, hpa | X86_PTE_PS | shadow_leaf_bits(m));
+	return true;
+}
+
 static void shadow_install(struct kvm *kvm, struct kvm_shadow_vm *sv,
 			   u64 *leaf, struct shadow_map *m)
 {
 	bool npt_writable;
 	u64 hpa;
 
-	if (!shadow_npt_lookup(kvm, m->gpa >> PAGE_SHIFT, &hpa, &npt_writable))
+	if (!shadow_npt_lookup(kvm, m->gpa >> PAGE_SHIFT, &hpa, &npt_writable,
+			       NULL))
 		return;		/* zapped meanwhile: fault again */
 	if (!npt_writable)
 		m->write = false;
 	/* No memory for the reverse map: the access faults again. */
-	shadow_set_leaf(sv, leaf, (hpa & SPT_ADDR_MASK) | SPT_LEAF_BITS |
-			(m->write ? X86_PTE_RW : 0) |
-			(m->user ? X86_PTE_US : 0) |
-			(m->nx ? X86_PTE_NX : 0));
+	shadow_set_leaf(sv, leaf, 1, (hpa & SPT_ADDR_MASK) |
+			shadow_leaf_bits(m));
 }
 
 /*
@@ -623,7 +663,10 @@ static int shadow_map(struct kvm_vcpu *vcpu, u64 la, u32 access,
 		goto out;
 	}
 	shadow_make_room(kvm, sv, SHADOW_FAULT_PAGES);
-	leaf = shadow_path(kvm, sv, s, la, res, &protected);
+	if (shadow_install_large(kvm, sv, s, la, res, m, &protected))
+		leaf = NULL;
+	else
+		leaf = shadow_path(kvm, sv, s, la, res, 1, &protected);
 	/* Leaves lost write access: flush before the tables are read again. */
 	if (protected)
 		kvm_make_all_cpus_request(kvm, KVM_REQ_TLB_FLUSH);

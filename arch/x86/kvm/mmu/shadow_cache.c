@@ -39,9 +39,16 @@
 #define NPT_PS			BIT_ULL(7)
 #define NPT_LEVELS		4
 
+/*
+ * Reverse-map key of a 2 MiB leaf: its first pfn with this tag, so that
+ * the leaves covering a frame are found from the frame's huge page.
+ */
+#define SHADOW_RMAP_LARGE	BIT_ULL(63)
+#define SHADOW_LARGE_PAGES	512
+
 struct shadow_rmap {
 	struct hlist_node node;
-	u64 pfn;
+	u64 pfn;			/* or first pfn | SHADOW_RMAP_LARGE */
 	unsigned int n, max;
 	u64 **leaves;
 };
@@ -138,6 +145,19 @@ static void rmap_del(struct kvm_shadow_vm *sv, u64 pfn, u64 *leaf)
 
 /* ---- entries ---------------------------------------------------------------- */
 
+/* A leaf: a 4 KiB entry of a page table, or a 2 MiB one (PS). */
+static bool spte_is_leaf(u64 v, int level)
+{
+	return level == 1 || (level == 2 && (v & X86_PTE_PS));
+}
+
+static u64 rmap_key(u64 v, int level)
+{
+	u64 pfn = (v & SPT_ADDR_MASK) >> PAGE_SHIFT;
+
+	return level == 1 ? pfn : pfn | SHADOW_RMAP_LARGE;
+}
+
 /*
  * Point @entry (empty) at @child with @bits; the child learns its parent so
  * that zapping it clears the entry.
@@ -152,7 +172,7 @@ int shadow_link(u64 *entry, struct shadow_page *child, u64 bits)
 	return 0;
 }
 
-/* Clear @entry of a table at @level: a leaf (1) or a link to a child. */
+/* Clear @entry of a table at @level: a leaf or a link to a child. */
 void shadow_drop(struct kvm_shadow_vm *sv, u64 *entry, int level)
 {
 	u64 v = *entry;
@@ -160,26 +180,26 @@ void shadow_drop(struct kvm_shadow_vm *sv, u64 *entry, int level)
 	if (!(v & X86_PTE_P))
 		return;
 	WRITE_ONCE(*entry, 0);
-	if (level == 1) {
-		rmap_del(sv, (v & SPT_ADDR_MASK) >> PAGE_SHIFT, entry);
+	if (spte_is_leaf(v, level)) {
+		rmap_del(sv, rmap_key(v, level), entry);
 		return;
 	}
 	WARN_ON_ONCE(!ptrs_del(shadow_sp_of(v)->parents,
 			       &shadow_sp_of(v)->nr_parents, entry));
 }
 
-/* Make leaf @entry map @val, keeping the reverse map right. */
-int shadow_set_leaf(struct kvm_shadow_vm *sv, u64 *entry, u64 val)
+/* Make leaf @entry (at @level 1, or 2 with PS) map @val, reverse-mapped. */
+int shadow_set_leaf(struct kvm_shadow_vm *sv, u64 *entry, int level, u64 val)
 {
 	u64 old = *entry;
 
-	if ((old & X86_PTE_P) &&
-	    (old & SPT_ADDR_MASK) == (val & SPT_ADDR_MASK)) {
+	if ((old & X86_PTE_P) && spte_is_leaf(old, level) &&
+	    rmap_key(old, level) == rmap_key(val, level)) {
 		WRITE_ONCE(*entry, val);
 		return 0;
 	}
-	shadow_drop(sv, entry, 1);
-	if (rmap_add(sv, (val & SPT_ADDR_MASK) >> PAGE_SHIFT, entry))
+	shadow_drop(sv, entry, level);
+	if (rmap_add(sv, rmap_key(val, level), entry))
 		return -ENOMEM;
 	WRITE_ONCE(*entry, val);
 	return 0;
@@ -210,10 +230,12 @@ bool shadow_gfn_tracked(struct kvm_shadow_vm *sv, gfn_t gfn)
 }
 
 /*
- * The host page backing @gfn in the nested page table and whether it may
- * be written; false if it is not mapped.
+ * The host page backing @gfn in the nested page table, whether it may be
+ * written and whether a 2 MiB leaf maps it (@huge may be NULL); false if
+ * it is not mapped.
  */
-bool shadow_npt_lookup(struct kvm *kvm, gfn_t gfn, u64 *hpa, bool *writable)
+bool shadow_npt_lookup(struct kvm *kvm, gfn_t gfn, u64 *hpa, bool *writable,
+		       bool *huge)
 {
 	struct kvm_mmu *mmu = &kvm->arch.mmu;
 	u64 *table, e = 0;
@@ -231,6 +253,8 @@ bool shadow_npt_lookup(struct kvm *kvm, gfn_t gfn, u64 *hpa, bool *writable)
 
 			*hpa = (e & SPT_ADDR_MASK) + (off << PAGE_SHIFT);
 			*writable = e & NPT_W;
+			if (huge)
+				*huge = level == 2;
 			found = true;
 			break;
 		}
@@ -240,25 +264,45 @@ bool shadow_npt_lookup(struct kvm *kvm, gfn_t gfn, u64 *hpa, bool *writable)
 	return found;
 }
 
-/* Take write access away from every leaf mapping @gfn; true if any had it. */
+/*
+ * Take write access away from every leaf mapping @gfn; true if any had it.
+ * 2 MiB leaves over it go: the frame's neighbours stay writable.
+ */
 static bool shadow_write_protect(struct kvm *kvm, struct kvm_shadow_vm *sv,
 				 gfn_t gfn)
 {
 	struct shadow_rmap *r;
 	bool changed = false, w;
 	unsigned int i;
-	u64 hpa;
+	u64 hpa, pfn;
 
-	if (!shadow_npt_lookup(kvm, gfn, &hpa, &w))
+	if (!shadow_npt_lookup(kvm, gfn, &hpa, &w, NULL))
 		return false;	/* not mapped: no leaf can map it either */
-	r = rmap_find(sv, hpa >> PAGE_SHIFT);
+	pfn = hpa >> PAGE_SHIFT;
+	r = rmap_find(sv, pfn);
 	for (i = 0; r && i < r->n; i++) {
 		if (*r->leaves[i] & X86_PTE_RW) {
 			WRITE_ONCE(*r->leaves[i], *r->leaves[i] & ~X86_PTE_RW);
 			changed = true;
 		}
 	}
+	pfn = (pfn & ~(u64)(SHADOW_LARGE_PAGES - 1)) | SHADOW_RMAP_LARGE;
+	while ((r = rmap_find(sv, pfn))) {
+		shadow_drop(sv, r->leaves[r->n - 1], 2);
+		changed = true;
+	}
 	return changed;
+}
+
+/* Is any frame of the 2 MiB at @gfn a guest table we shadow? */
+bool shadow_region_tracked(struct kvm_shadow_vm *sv, gfn_t gfn)
+{
+	gfn_t first = gfn & ~(gfn_t)(SHADOW_LARGE_PAGES - 1), g;
+
+	for (g = first; g < first + SHADOW_LARGE_PAGES; g++)
+		if (shadow_gfn_tracked(sv, g))
+			return true;
+	return false;
 }
 
 /*

@@ -88,7 +88,8 @@ bool shadow_gfn_tracked(struct kvm_shadow_vm *sv, gfn_t gfn);
 void shadow_sp_touch(struct kvm_shadow_vm *sv, struct shadow_page *sp);
 int shadow_link(u64 *entry, struct shadow_page *child, u64 bits);
 void shadow_drop(struct kvm_shadow_vm *sv, u64 *entry, int level);
-int shadow_set_leaf(struct kvm_shadow_vm *sv, u64 *entry, u64 val);
+int shadow_set_leaf(struct kvm_shadow_vm *sv, u64 *entry, int level, u64 val);
+bool shadow_region_tracked(struct kvm_shadow_vm *sv, gfn_t gfn);
 void shadow_sp_zap(struct kvm_shadow_vm *sv, struct shadow_page *sp);
 void shadow_unprotect(struct kvm_shadow_vm *sv, gfn_t gfn);
 void shadow_pte_written(struct kvm_shadow_vm *sv, gpa_t gpa,
@@ -97,6 +98,7 @@ void shadow_make_room(struct kvm *kvm, struct kvm_shadow_vm *sv,
 		      unsigned long want);
 void shadow_root_put(struct kvm_shadow_vm *sv, struct shadow_page *sp);
 void shadow_commit_zap(struct kvm *kvm, struct kvm_shadow_vm *sv);
-bool shadow_npt_lookup(struct kvm *kvm, gfn_t gfn, u64 *hpa, bool *writable);
+bool shadow_npt_lookup(struct kvm *kvm, gfn_t gfn, u64 *hpa, bool *writable,
+		       bool *huge);
 
 #endif /* UKVM_MMU_SHADOW_CACHE_H */
