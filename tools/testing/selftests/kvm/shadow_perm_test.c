@@ -2,13 +2,14 @@
 /*
  * Page protection corner cases where a shadow MMU has to bend the guest's
  * rights to fit the hardware's and must not bend them too far: CR0.WP=0
- * with SMEP, and SMAP with RFLAGS.AC both ways and implicit accesses.
- * Each case skips (KTAP SKIP) when KVM does not offer the CPU feature.
+ * with SMEP, SMAP with RFLAGS.AC both ways and implicit accesses (each
+ * skipped, KTAP SKIP, when KVM does not offer the CPU feature), and
+ * CR0.WP=0 seen from user mode.
  *
  * The guest maps a test region at TEST_VA (PML4 slot 1) through tables
  * the host builds, user-accessible at every level above the PT, so each
  * PT entry decides whether a page is a user or a supervisor page.  The
- * guest runs at CPL 0 throughout.
+ * guest runs at CPL 0 except in wp0_user's user_blob.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -238,11 +239,201 @@ static void smap(void)
 	kvm_vm_free(vm);
 }
 
+/* ---- CR0.WP=0 seen from user mode ----------------------------------------- */
+
+/*
+ * A supervisor write with CR0.WP=0 to a read-only user page must not
+ * change what user mode may do there: read, and fault on write.  A shadow
+ * MMU that maps the page writable for the supervisor (and so not for the
+ * user) has to let the user's read through after its fault.
+ *
+ * User mode runs user_blob, copied into a user page: three 3-byte
+ * accesses, each of which may fault (the #PF handler for CPL 3 records
+ * the fault and skips the instruction), then INT3, whose DPL-3 gate
+ * returns to enter_user()'s caller.
+ */
+#define USER_DATA_SEL	(0x28 | 3)
+#define USER_CODE_SEL	(0x30 | 3)
+#define USER_GDT_LIMIT	(7 * 8 - 1)
+#define BP_VECTOR	3
+#define PF_VECTOR	14
+#define TSS_RSP0_OFF	4
+#define USER_INSN_LEN	3
+#define MAX_USER_FAULTS	8
+
+volatile uint64_t user_pf_count, user_pf_err[MAX_USER_FAULTS],
+		  user_pf_cr2[MAX_USER_FAULTS], user_saved_rsp;
+
+asm(".pushsection .text\n"
+    ".globl user_blob\n"
+    "user_blob:\n"
+    "	mov (%rdi), %rax\n"		/* read the user page */
+    "	mov %rax, (%rdi)\n"		/* write it */
+    "	mov (%rsi), %rax\n"		/* read the supervisor page */
+    "	int3\n"
+    ".globl user_blob_end\n"
+    "user_blob_end:\n"
+    /* enter_user(rip, rdi, rsi, rsp): run user mode until its INT3. */
+    ".globl enter_user\n"
+    "enter_user:\n"
+    "	push %rbx\n"
+    "	push %rbp\n"
+    "	push %r12\n"
+    "	push %r13\n"
+    "	push %r14\n"
+    "	push %r15\n"
+    "	mov %rsp, user_saved_rsp(%rip)\n"
+    "	mov %rdi, %r8\n"
+    "	mov %rsi, %rdi\n"
+    "	mov %rdx, %rsi\n"
+    "	pushq $0x2b\n"
+    "	push %rcx\n"
+    "	pushfq\n"
+    "	pushq $0x33\n"
+    "	push %r8\n"
+    "	iretq\n"
+    ".globl user_int3\n"
+    "user_int3:\n"
+    "	mov user_saved_rsp(%rip), %rsp\n"
+    "	mov $0x10, %eax\n"
+    "	mov %eax, %ss\n"
+    "	mov %eax, %ds\n"
+    "	mov %eax, %es\n"
+    "	pop %r15\n"
+    "	pop %r14\n"
+    "	pop %r13\n"
+    "	pop %r12\n"
+    "	pop %rbp\n"
+    "	pop %rbx\n"
+    "	ret\n"
+    /* #PF: CPL 3 faults are recorded and skipped, others go to guest_pf.c's. */
+    ".globl user_pf_handler\n"
+    "user_pf_handler:\n"
+    "	testb $3, 16(%rsp)\n"
+    "	jz test_pf_handler\n"
+    "	push %rax\n"
+    "	push %rcx\n"
+    "	mov user_pf_count(%rip), %rcx\n"
+    "	and $7, %rcx\n"
+    "	lea user_pf_err(%rip), %rax\n"
+    "	push %rdx\n"
+    "	mov 24(%rsp), %rdx\n"
+    "	mov %rdx, (%rax, %rcx, 8)\n"
+    "	lea user_pf_cr2(%rip), %rax\n"
+    "	mov %cr2, %rdx\n"
+    "	mov %rdx, (%rax, %rcx, 8)\n"
+    "	incq user_pf_count(%rip)\n"
+    "	addq $3, 32(%rsp)\n"
+    "	pop %rdx\n"
+    "	pop %rcx\n"
+    "	pop %rax\n"
+    "	add $8, %rsp\n"
+    "	iretq\n"
+    ".popsection\n");
+
+extern char user_blob[], user_blob_end[], user_int3[], user_pf_handler[];
+void enter_user(uint64_t rip, uint64_t rdi, uint64_t rsi, uint64_t rsp);
+
+#define U_VA		TEST_VA
+#define S_VA		(TEST_VA + PAGE_SIZE)
+#define CODE_VA		(TEST_VA + 2 * PAGE_SIZE)
+#define STACK_VA	(TEST_VA + 3 * PAGE_SIZE)
+
+static void run_user(void)
+{
+	enter_user(CODE_VA, U_VA, S_VA, STACK_VA + PAGE_SIZE);
+}
+
+/* The three faults-or-not of one user_blob run, from fault @first on. */
+static void check_user_run(uint64_t first)
+{
+	GUEST_ASSERT_EQ(user_pf_count, first + 2);
+	GUEST_ASSERT_EQ(user_pf_cr2[first], U_VA);
+	GUEST_ASSERT_EQ(user_pf_err[first], PFEC_P | PFEC_W | PFEC_U);
+	GUEST_ASSERT_EQ(user_pf_cr2[first + 1], S_VA);
+	GUEST_ASSERT_EQ(user_pf_err[first + 1], PFEC_P | PFEC_U);
+}
+
+static void guest_wp0_user(uint64_t pt_gpa, uint64_t u, uint64_t s,
+			   uint64_t code, uint64_t stack)
+{
+	volatile uint64_t *pt = (uint64_t *)pt_gpa;
+
+	pt[0] = u | PTE_PRESENT | PTE_USER;
+	pt[1] = s | PTE_PRESENT;
+	pt[2] = code | PTE_PRESENT | PTE_USER;
+	pt[3] = stack | PTE_PRESENT | PTE_WRITABLE | PTE_USER;
+
+	/* Before any supervisor write: the user reads U, faults on the rest. */
+	run_user();
+	check_user_run(0);
+
+	/* A supervisor write with WP=0, then user mode again: the same. */
+	set_cr0(get_cr0() & ~X86_CR0_WP);
+	guest_try_write(U_VA + 8, 0x77);
+	GUEST_ASSERT_EQ(pf_count, 0);
+	run_user();
+	check_user_run(2);
+
+	/* And once more, the supervisor writing after the user's read. */
+	guest_try_write(U_VA + 16, 0x78);
+	GUEST_ASSERT_EQ(pf_count, 0);
+	run_user();
+	check_user_run(4);
+
+	/* WP=1: the supervisor's write faults again. */
+	set_cr0(get_cr0() | X86_CR0_WP);
+	GUEST_EXPECT_PF(guest_try_write(U_VA, 1), U_VA, PFEC_P | PFEC_W);
+	GUEST_DONE();
+}
+
+static void wp0_user(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct test_tables t;
+	struct kvm_vm *vm = create_user_vm(&vcpu, guest_wp0_user, &t);
+	uint64_t u = alloc_page_zeroed(vm), sp = alloc_page_zeroed(vm);
+	uint64_t code = alloc_page_zeroed(vm), stack = alloc_page_zeroed(vm);
+	uint64_t kstack = vm_alloc(vm, 4 * PAGE_SIZE);
+	uint64_t *gdt = gpa_ptr(vm, VM_GDT_GPA), *idt = gpa_ptr(vm, VM_IDT_GPA);
+	uint64_t h, *tss_rsp0;
+	struct kvm_sregs sregs;
+
+	/* Flat 64-bit user code and data, DPL 3 (SDM vol 3, 3.4.5). */
+	gdt[USER_DATA_SEL >> 3] = 0x00cff3000000ffffULL;
+	gdt[USER_CODE_SEL >> 3] = 0x00affb000000ffffULL;
+	vcpu_sregs_get(vcpu, &sregs);
+	sregs.gdt.limit = USER_GDT_LIMIT;
+	vcpu_sregs_set(vcpu, &sregs);
+	/* The stack CPL 0 gets on a fault or INT3 in user mode. */
+	tss_rsp0 = (uint64_t *)((uint8_t *)gpa_ptr(vm, VM_TSS_GPA) + TSS_RSP0_OFF);
+	*tss_rsp0 = kstack + 4 * PAGE_SIZE;
+	/* #PF: user_pf_handler; #BP: a DPL-3 gate to user_int3. */
+	h = (uint64_t)(uintptr_t)user_pf_handler;
+	idt[2 * PF_VECTOR] = (h & 0xffff) | ((uint64_t)GDT_SEL_CODE64 << 16) |
+			     (0x8eULL << 40) | (((h >> 16) & 0xffff) << 48);
+	idt[2 * PF_VECTOR + 1] = h >> 32;
+	h = (uint64_t)(uintptr_t)user_int3;
+	idt[2 * BP_VECTOR] = (h & 0xffff) | ((uint64_t)GDT_SEL_CODE64 << 16) |
+			     (0xeeULL << 40) | (((h >> 16) & 0xffff) << 48);
+	idt[2 * BP_VECTOR + 1] = h >> 32;
+
+	memcpy(gpa_ptr(vm, code), user_blob, user_blob_end - user_blob);
+	gpa_ptr(vm, u)[0] = 0x1234;
+	vcpu_args_set(vcpu, 5, t.pt, u, sp, code, stack);
+	vcpu_expect_done(vcpu);
+	TEST_ASSERT_EQ(gpa_ptr(vm, u)[0], 0x1234);
+	TEST_ASSERT_EQ(gpa_ptr(vm, u)[1], 0x77);
+	TEST_ASSERT_EQ(gpa_ptr(vm, u)[2], 0x78);
+	kvm_vm_free(vm);
+}
+
 int main(void)
 {
 	static const struct ktap_case cases[] = {
 		KTAP_CASE(wp0_smep),
 		KTAP_CASE(smap),
+		KTAP_CASE(wp0_user),
 	};
 
 	return ktap_run(cases, ARRAY_SIZE(cases));
