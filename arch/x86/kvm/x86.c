@@ -15,6 +15,7 @@
 #include <asm/tsc.h>
 
 #include "x86.h"
+#include "dirty.h"
 #include "irq.h"
 #include "kvm_para.h"
 #include "hyperv.h"
@@ -674,6 +675,11 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 {
 	int r;
 
+	/* No entry while the dirty ring is soft-full: userspace must reap. */
+	if (vcpu->kvm->dirty_ring_size && kvm_dirty_ring_soft_full(vcpu)) {
+		vcpu->run->exit_reason = KVM_EXIT_DIRTY_RING_FULL;
+		return EXIT_USER;
+	}
 	kvm_lapic_cr8_to_guest(vcpu);
 	kvm_process_requests(vcpu);
 	/* Hyper-V: an exit a guest MSR write asked for; expired timers. */
