@@ -13,12 +13,18 @@
 
 static int stop__serve(struct kvm *kvm, const struct ctl_msg *msg, FILE *out)
 {
+	(void)kvm;
 	(void)msg;
-	kvm__request_stop(kvm, KVM_STOP_USER);
 	fprintf(out, "%s: stopping\n", ctl__guest_name());
 	return 0;
 }
-ctl_handler(CTL_STOP, stop__serve);
+
+/* After the reply: the guest may be gone a moment later. */
+static void stop__now(struct kvm *kvm)
+{
+	kvm__request_stop(kvm, KVM_STOP_USER);
+}
+ctl_handler_then(CTL_STOP, stop__serve, stop__now);
 
 static int stop__all(void)
 {

@@ -283,6 +283,8 @@ void ctl__serve_conn(struct kvm *kvm, int fd)
 	fclose(out);
 	ctl__reply(fd, msg.type, r, text, text_len);
 	free(text);
+	if (!r && h->after)
+		h->after(kvm);
 }
 
 /* --- the socket directory --------------------------------------------- */

@@ -18,32 +18,11 @@ set -u
 
 TREE=$(cd "$(dirname "$(readlink -f "$0")")/../../.." && pwd)
 LKVM=${LKVM:-$TREE/tools/kvm/lkvm}
-backend=upstream
-kernel=
-inner=0
-only=
-
-while [ $# -gt 0 ]; do
-	case $1 in
-	--backend) backend=$2; shift 2 ;;
-	--kernel) kernel=$2; shift 2 ;;
-	--inner) inner=1; shift ;;
-	--only) only=$2; shift 2 ;;
-	*) echo "usage: boot.sh [--backend upstream|ukvm] [--kernel FILE] [--only REGEX]" >&2; exit 2 ;;
-	esac
-done
-[ -n "$kernel" ] || kernel=$(ls -v /boot/vmlinuz-*-amd64 2>/dev/null | tail -n1)
-kver=${kernel##*/vmlinuz-}
+. "$TREE/tools/kvm/tests/lib.sh"
+test_args "boot.sh [--backend upstream|ukvm] [--kernel FILE] [--only REGEX]" "$@"
 
 if [ $inner = 0 ]; then
-	if [ ! -x "$LKVM" ]; then
-		echo "TAP version 13"; echo "1..0 # SKIP $LKVM not built (make -C tools/kvm)"
-		exit 4
-	fi
-	if [ -z "$kernel" ] || [ ! -r "$kernel" ] || ! command -v busybox >/dev/null; then
-		echo "TAP version 13"; echo "1..0 # SKIP needs a readable /boot/vmlinuz-* and busybox"
-		exit 4
-	fi
+	need_guest_parts
 	exec "$TREE/tools/testing/vmtest/vmtest" --backend "$backend" --mem 1024 \
 		-- "$TREE/tools/kvm/tests/boot.sh" --inner --kernel "$kernel" \
 		${only:+--only "$only"}
@@ -52,55 +31,23 @@ fi
 # ---- inside L1 ----
 tmp=$(mktemp -d /tmp/lkvm-boot.XXXXXX) || exit 1
 trap 'rm -rf "$tmp"' EXIT
-nr=0
-failed=0
 log=$tmp/log
 
-ok() { nr=$((nr + 1)); echo "ok $nr $1"; }
-skip() { nr=$((nr + 1)); echo "ok $nr $1 # SKIP $2"; }
-# --only REGEX (for development) runs the matching cases, skips the rest.
-want() { [ -z "$only" ] || echo "$1" | grep -Eq "$only"; }
-not_ok() {
-	nr=$((nr + 1)); failed=1; echo "not ok $nr $1"
-	[ -f "$log" ] && sed 's/^/# /' "$log" | tail -n 25
-}
-
-# Modules the virtio case needs, with their dependencies first.
+# Modules the virtio case needs.
 VIRTIO_MODULES="virtio_pci virtio_console virtio_rng virtio_blk 9pnet_virtio 9p virtio_net virtio_balloon"
-mod_closure() {
-	local m dep
-	for m in "$@"; do
-		case " $mods_done " in *" $m "*) continue ;; esac
-		for dep in $(modinfo -k "$kver" -F depends "$m" 2>/dev/null | tr ',' ' '); do
-			mod_closure "$dep"
-		done
-		mods_done="$mods_done $m"
-		echo "$m"
-	done
-}
 
 # A busybox initramfs whose init reports what it sees and powers off.
 # With lkvm_virtio on the command line it also loads the virtio modules
 # and exercises every device, printing LKVM-* lines for boot.sh to judge.
 make_initramfs() {
-	local root=$tmp/root m f
+	local root=$tmp/root
 	mkdir -p "$root"/{bin,proc,sys,dev,mnt,modules}
 	cp "$(command -v busybox)" "$root/bin/busybox"
 	for a in sh mount umount cat grep poweroff reboot insmod head wc md5sum \
 		 cut dd sleep ip ping ls mkdir sync echo tr; do
 		ln -s busybox "$root/bin/$a"
 	done
-	mods_done=
-	for m in $(mod_closure $VIRTIO_MODULES); do
-		f=$(modinfo -k "$kver" -n "$m") || return 1
-		case $f in
-		*.ko) cp "$f" "$root/modules/$m.ko" ;;
-		*.ko.xz) xz -dc "$f" > "$root/modules/$m.ko" ;;
-		*.ko.zst) zstd -qdc "$f" > "$root/modules/$m.ko" ;;
-		*) return 1 ;;
-		esac
-		echo "$m" >> "$root/modules/order"
-	done
+	mod_install "$root/modules" $VIRTIO_MODULES || return 1
 	mods_done=
 	mod_closure virtio_pci virtio_rng > "$root/modules/rng-order"
 	cat > "$root/init" <<'EOI'

@@ -15,32 +15,11 @@ set -u
 
 TREE=${CONTROL_TREE:-$(cd "$(dirname "$(readlink -f "$0")")/../../.." && pwd)}
 LKVM=${LKVM:-$TREE/tools/kvm/lkvm}
-backend=upstream
-kernel=
-inner=0
-only=
-
-while [ $# -gt 0 ]; do
-	case $1 in
-	--backend) backend=$2; shift 2 ;;
-	--kernel) kernel=$2; shift 2 ;;
-	--inner) inner=1; shift ;;
-	--only) only=$2; shift 2 ;;
-	*) echo "usage: control.sh [--backend upstream|ukvm] [--kernel FILE] [--only REGEX]" >&2; exit 2 ;;
-	esac
-done
-[ -n "$kernel" ] || kernel=$(ls -v /boot/vmlinuz-*-amd64 2>/dev/null | tail -n1)
-kver=${kernel##*/vmlinuz-}
+. "$TREE/tools/kvm/tests/lib.sh"
+test_args "control.sh [--backend upstream|ukvm] [--kernel FILE] [--only REGEX]" "$@"
 
 if [ $inner = 0 ]; then
-	if [ ! -x "$LKVM" ]; then
-		echo "TAP version 13"; echo "1..0 # SKIP $LKVM not built (make -C tools/kvm)"
-		exit 4
-	fi
-	if [ -z "$kernel" ] || [ ! -r "$kernel" ] || ! command -v busybox >/dev/null; then
-		echo "TAP version 13"; echo "1..0 # SKIP needs a readable /boot/vmlinuz-* and busybox"
-		exit 4
-	fi
+	need_guest_parts
 	# A private copy: rebuilding lkvm during the run must not pull the
 	# binary from under the running guests (the tree is shared over 9p).
 	# The script too: bash reads it as it goes.
@@ -73,20 +52,11 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-nr=0
-failed=0
 log=$tmp/log
 glog=$tmp/guest.log
 NAME=ctl-guest
 
 echo "TAP version 13"
-ok() { nr=$((nr + 1)); echo "ok $nr $1"; }
-skip() { nr=$((nr + 1)); echo "ok $nr $1 # SKIP $2"; }
-want() { [ -z "$only" ] || echo "$1" | grep -Eq "$only"; }
-not_ok() {
-	nr=$((nr + 1)); failed=1; echo "not ok $nr $1"
-	[ -f "$log" ] && sed 's/^/# /' "$log" | tail -n 30
-}
 # check NAME COMMAND...: ok if COMMAND succeeds; its output lands in $log.
 check() {
 	local name=$1; shift
@@ -95,39 +65,16 @@ check() {
 }
 lkvm() { "$LKVM" "$@"; }
 
-# Modules with their dependencies first (modinfo -F depends).
-mod_closure() {
-	local m dep
-	for m in "$@"; do
-		case " $mods_done " in *" $m "*) continue ;; esac
-		for dep in $(modinfo -k "$kver" -F depends "$m" 2>/dev/null | tr ',' ' '); do
-			mod_closure "$dep"
-		done
-		mods_done="$mods_done $m"
-		echo "$m"
-	done
-}
-
 # The guest: busybox, virtio-balloon, and /spin, a process spinning on
 # one instruction at a known address (the dump and gdb look for it).
 make_initramfs() {
-	local root=$tmp/root m f
+	local root=$tmp/root
 	mkdir -p "$root"/{bin,proc,sys,dev,modules}
 	cp "$(command -v busybox)" "$root/bin/busybox"
 	for a in sh mount cat grep insmod sleep echo tr cut; do
 		ln -s busybox "$root/bin/$a"
 	done
-	mods_done=
-	for m in $(mod_closure virtio_pci virtio_balloon); do
-		f=$(modinfo -k "$kver" -n "$m") || return 1
-		case $f in
-		*.ko) cp "$f" "$root/modules/$m.ko" ;;
-		*.ko.xz) xz -dc "$f" > "$root/modules/$m.ko" ;;
-		*.ko.zst) zstd -qdc "$f" > "$root/modules/$m.ko" ;;
-		*) return 1 ;;
-		esac
-		echo "$m" >> "$root/modules/order"
-	done
+	mod_install "$root/modules" virtio_pci virtio_balloon || return 1
 	# spin_here: jmp spin_here (eb fe), entered after a few NOPs.
 	printf '.globl _start\n_start:\n\tnop\n\tnop\n.globl spin_here\nspin_here:\n\tjmp spin_here\n' > "$tmp/spin.S"
 	gcc -nostdlib -static -no-pie -o "$root/spin" "$tmp/spin.S" || return 1

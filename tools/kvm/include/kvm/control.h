@@ -111,16 +111,21 @@ const char *ctl__guest_name(void);
  * Handlers: each command file registers the requests it serves with
  * ctl_handler(TYPE, fn).  fn writes its text to out and returns 0 or a
  * positive errno.  They run in the control thread of `lkvm run`.
+ * ctl_handler_then(TYPE, fn, after) also runs after(kvm) once the reply
+ * is on its way: for a request that ends the guest (stop), whose reply
+ * must not race with the process exiting.
  */
 struct ctl_handler {
 	int type;
 	int (*fn)(struct kvm *kvm, const struct ctl_msg *msg, FILE *out);
+	void (*after)(struct kvm *kvm);
 };
 
-#define ctl_handler(t, f)						\
+#define ctl_handler_then(t, f, a)					\
 	static const struct ctl_handler __lkvm_ctl_##f			\
 	__attribute__((used, section("lkvm_ctl"), aligned(8))) =	\
-		{ .type = (t), .fn = (f) }
+		{ .type = (t), .fn = (f), .after = (a) }
+#define ctl_handler(t, f)	ctl_handler_then(t, f, NULL)
 
 /* Client side. */
 
