@@ -402,6 +402,18 @@ static u64 hv_kvmclock_ns(struct kvm *kvm, u64 *host_tsc)
 	return ns;
 }
 
+/* kvmclock's reference pair, which KVM_SET_CLOCK moves. */
+static void hv_clock_master(struct kvm *kvm, u64 *tsc, u64 *ns)
+{
+	struct kvm_arch_clock *c = &kvm->arch.clock;
+	unsigned long flags;
+
+	spin_lock_irqsave(&c->lock, flags);
+	*tsc = c->master_tsc;
+	*ns = c->master_ns;
+	spin_unlock_irqrestore(&c->lock, flags);
+}
+
 /* HV_X64_MSR_TIME_REF_COUNT: 100 ns units since the VM's clock began. */
 static u64 hv_time_ref(struct kvm *kvm)
 {
@@ -431,6 +443,9 @@ static int hv_write_tsc_page(struct kvm_vcpu *vcpu)
 		return 1;
 	if (!kvm_host_tsc_stable() || tsc_khz <= 10000)
 		return 0;
+	hv_clock_master(vcpu->kvm, &hv->page_master_tsc, &hv->page_master_ns);
+	hv->page_tsc_offset = vcpu->arch.tsc_offset;
+	hv->page_writer = vcpu->vcpu_idx;
 	ref = div_u64(hv_kvmclock_ns(vcpu->kvm, &host_tsc), HV_NS_PER_TICK);
 	/* scale = 2^64 * 10^4 / tsc_khz: 100 ns ticks per TSC tick, 64.64. */
 	hi = div64_u64_rem((u64)10000 << 32, tsc_khz, &rem);
@@ -448,6 +463,37 @@ static int hv_write_tsc_page(struct kvm_vcpu *vcpu)
 	smp_wmb();
 	seq = hv->tsc_sequence;
 	return kvm_pv_write_guest(vcpu->kvm, gpa, &seq, sizeof(seq)) ? 1 : 0;
+}
+
+/*
+ * Before an entry: kvmclock was moved (KVM_SET_CLOCK) or the guest TSC of
+ * the vCPU the page was computed for changed: compute the page again.
+ */
+static bool hv_tsc_page_stale(struct kvm_hv *hv, struct kvm_vcpu *vcpu,
+			      u64 tsc, u64 ns)
+{
+	return tsc != READ_ONCE(hv->page_master_tsc) ||
+	       ns != READ_ONCE(hv->page_master_ns) ||
+	       (READ_ONCE(hv->page_writer) == vcpu->vcpu_idx &&
+		vcpu->arch.tsc_offset != READ_ONCE(hv->page_tsc_offset));
+}
+
+static void hv_tsc_page_refresh(struct kvm_vcpu *vcpu)
+{
+	struct kvm_hv *hv = to_kvm_hv(vcpu->kvm);
+	u64 tsc, ns;
+
+	if (!(READ_ONCE(hv->tsc_ref) & HV_X64_MSR_TSC_REFERENCE_ENABLE) ||
+	    !kvm_host_tsc_stable())
+		return;
+	hv_clock_master(vcpu->kvm, &tsc, &ns);
+	/* Unlocked first: the common case, nothing changed, takes no lock. */
+	if (!hv_tsc_page_stale(hv, vcpu, tsc, ns))
+		return;
+	mutex_lock(&hv->lock);
+	if (hv_tsc_page_stale(hv, vcpu, tsc, ns))
+		hv_write_tsc_page(vcpu);
+	mutex_unlock(&hv->lock);
 }
 
 /* VP_RUNTIME: the vCPU thread's CPU time in 100 ns units. */
@@ -783,6 +829,13 @@ static void stimer_process(struct kvm_hv_stimer *t)
 	}
 	if (t->config.enable && t->count && !hrtimer_active(&t->timer))
 		stimer_start(t);
+}
+
+bool kvm_hv_timers_pending(struct kvm_vcpu *vcpu)
+{
+	struct kvm_vcpu_hv *hv = to_hv(vcpu);
+
+	return hv && READ_ONCE(hv->stimer_pending);
 }
 
 void kvm_hv_process_timers(struct kvm_vcpu *vcpu)
@@ -1202,6 +1255,7 @@ int kvm_hv_before_entry(struct kvm_vcpu *vcpu)
 	struct kvm_run *run = vcpu->run;
 	int what = hv->pending_exit;
 
+	hv_tsc_page_refresh(vcpu);
 	kvm_hv_process_timers(vcpu);
 	if (what == HV_EXIT_NONE)
 		return EXIT_RESUME;

@@ -90,6 +90,9 @@ struct kvm_hv {
 	u64 hypercall;
 	u64 tsc_ref;
 	u32 tsc_sequence;	/* of the last valid TSC page written */
+	/* The kvmclock and guest TSC offset that page was computed from. */
+	u64 page_master_tsc, page_master_ns, page_tsc_offset;
+	int page_writer;	/* vcpu_idx of the vCPU whose TSC it used */
 	u64 crash_param[5];
 	u64 crash_ctl;
 	u64 reenlightenment_control;
@@ -157,6 +160,7 @@ int kvm_hv_hypercall(struct kvm_vcpu *vcpu, unsigned long next_rip);
 /* Before each entry and while halted, in the vCPU thread. */
 int kvm_hv_before_entry(struct kvm_vcpu *vcpu);
 void kvm_hv_process_timers(struct kvm_vcpu *vcpu);
+bool kvm_hv_timers_pending(struct kvm_vcpu *vcpu);
 /* The local APIC: an EOI of, or the acceptance of, a SINT vector. */
 void kvm_hv_synic_eoi(struct kvm_vcpu *vcpu, int vector);
 bool kvm_hv_synic_auto_eoi(struct kvm_vcpu *vcpu, int vector);

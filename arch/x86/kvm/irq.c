@@ -950,8 +950,6 @@ bool kvm_vcpu_blocked(struct kvm_vcpu *vcpu)
 static bool kvm_vcpu_wakeup(struct kvm_vcpu *vcpu)
 {
 	kvm_check_request(KVM_REQ_EVENT, vcpu);
-	/* Expired Hyper-V timers become interrupts here. */
-	kvm_hv_process_timers(vcpu);
 	kvm_lapic_process_events(vcpu);
 	if (vcpu->arch.mp_state == KVM_MP_STATE_RUNNABLE)
 		return true;
@@ -999,7 +997,7 @@ static bool kvm_irq_halt_poll(struct kvm_vcpu *vcpu, u64 start, u32 window)
 	u64 end = start + window;
 
 	do {
-		if (kvm_vcpu_wakeup(vcpu))
+		if (kvm_vcpu_wakeup(vcpu) || kvm_hv_timers_pending(vcpu))
 			return true;
 		cpu_relax();
 	} while (ktime_get_ns() < end && !need_resched() &&
@@ -1024,7 +1022,9 @@ static void kvm_irq_sleep(struct kvm_vcpu *vcpu, bool uninit)
 
 	for (;;) {
 		prepare_to_wait(&vcpu->arch.wq, &wait, TASK_INTERRUPTIBLE);
+		/* An expired Hyper-V timer is processed by kvm_irq_block. */
 		if (kvm_vcpu_wakeup(vcpu) || signal_pending(current) ||
+		    (!uninit && kvm_hv_timers_pending(vcpu)) ||
 		    (uninit &&
 		     vcpu->arch.mp_state != KVM_MP_STATE_UNINITIALIZED))
 			break;
@@ -1045,6 +1045,9 @@ int kvm_irq_block(struct kvm_vcpu *vcpu)
 	u32 max = READ_ONCE(halt_poll_ns);
 	bool poll;
 	u64 start;
+
+	/* Expired Hyper-V timers become interrupts (guest memory: not asleep). */
+	kvm_hv_process_timers(vcpu);
 
 	/* MSR_KVM_POLL_CONTROL bit 0 clear: the guest polls itself. */
 	poll = apic && max && vcpu->arch.mp_state == KVM_MP_STATE_HALTED &&
