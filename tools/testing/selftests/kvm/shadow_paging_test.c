@@ -690,6 +690,69 @@ static void table_two_levels(void)
 	kvm_vm_free(vm);
 }
 
+/*
+ * Two address spaces sharing their PDPT, PD and PT (only the PML4s
+ * differ): a change made in one is seen in the other after its CR3 load,
+ * then the second one's PML4 slot moves to tables of its own.
+ */
+static void guest_shared_tables(uint64_t pml4_b, uint64_t pd_gpa,
+				uint64_t pt_gpa, uint64_t pt2, uint64_t pdpt_b,
+				uint64_t page_a_b)
+{
+	volatile uint64_t *pt = (uint64_t *)pt_gpa;
+	volatile uint64_t *pd = (uint64_t *)pd_gpa;
+	uint64_t page_a = page_a_b & 0xffffffffULL, page_b = page_a_b >> 32;
+	uint64_t pml4_a = get_cr3();
+	const uint64_t rw = PTE_PRESENT | PTE_WRITABLE;
+
+	pt[0] = page_a | rw;
+	GUEST_ASSERT_EQ(read_va(TEST_VA), MAGIC_A);
+	set_cr3(pml4_b);
+	GUEST_ASSERT_EQ(read_va(TEST_VA), MAGIC_A);
+
+	/* A PTE changed in B shows in A. */
+	pt[0] = page_b | rw;
+	invlpg(TEST_VA);
+	GUEST_ASSERT_EQ(read_va(TEST_VA), MAGIC_B);
+	set_cr3(pml4_a);
+	GUEST_ASSERT_EQ(read_va(TEST_VA), MAGIC_B);
+
+	/* A PD entry changed in A shows in B. */
+	pd[0] = pt2 | rw;
+	set_cr3(pml4_b);
+	GUEST_ASSERT_EQ(read_va(TEST_VA), MAGIC_A);
+
+	/* B's slot 1 moves to its own tables; A keeps the shared ones. */
+	((volatile uint64_t *)pml4_b)[1] = pdpt_b | rw;
+	set_cr3(pml4_b);
+	GUEST_ASSERT_EQ(read_va(TEST_VA), MAGIC_B);
+	set_cr3(pml4_a);
+	GUEST_ASSERT_EQ(read_va(TEST_VA), MAGIC_A);
+	GUEST_DONE();
+}
+
+static void shared_tables(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct test_tables t, tb;
+	struct kvm_vm *vm = create_vm(&vcpu, guest_shared_tables, &t);
+	uint64_t a = data_page(vm, MAGIC_A), b = data_page(vm, MAGIC_B);
+	uint64_t pml4_b = alloc_page_zeroed(vm), pml4_c = alloc_page_zeroed(vm);
+	uint64_t pt2 = alloc_page_zeroed(vm);
+	uint64_t rw = PTE_PRESENT | PTE_WRITABLE;
+
+	TEST_ASSERT(a < (1ULL << 32) && b < (1ULL << 32), "pages above 4 GiB");
+	gpa_ptr(vm, pml4_b)[0] = gpa_ptr(vm, VM_PML4_GPA)[0];
+	gpa_ptr(vm, pml4_b)[1] = gpa_ptr(vm, VM_PML4_GPA)[1];
+	gpa_ptr(vm, pt2)[0] = a | rw;
+	/* B's own tables, built under a scratch PML4, map page B. */
+	map_test_region(vm, pml4_c, &tb);
+	gpa_ptr(vm, tb.pt)[0] = b | rw;
+	vcpu_args_set(vcpu, 6, pml4_b, t.pd, t.pt, pt2, tb.pdpt, a | b << 32);
+	vcpu_expect_done(vcpu);
+	kvm_vm_free(vm);
+}
+
 /* ---- 32-bit guests: 2-level and PAE paging -------------------------------- */
 
 #define LEGACY_PORT	0xe0	/* an 8-bit port: OUT imm8 */
@@ -853,6 +916,7 @@ int main(void)
 		KTAP_CASE(own_tables),
 		KTAP_CASE(recursive_tables),
 		KTAP_CASE(table_two_levels),
+		KTAP_CASE(shared_tables),
 		KTAP_CASE(bad_tables),
 		KTAP_CASE(legacy_2level),
 		KTAP_CASE(legacy_pae),
