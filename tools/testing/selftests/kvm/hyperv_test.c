@@ -74,6 +74,9 @@
 #define TIMER_SINT		2
 #define TIMER_VECTOR		0x60
 #define DIRECT_VECTOR		0x61
+#define ROUTE_SINT		3
+#define ROUTE_VECTOR		0x62
+#define ROUTE_GSI		100
 #define IPI_VECTOR		0x50
 
 #define GP_VECTOR		13
@@ -899,6 +902,23 @@ static void guest_stimer(uint64_t simp)
 	guest_wait_irqs(&irq_count[TIMER_VECTOR], 1);
 	GUEST_SYNC(m->type, m->timer_index, m->expiration, m->delivery,
 		   now + 20000, rdmsr(HV_MSR_STIMER0_CONFIG));
+
+	/*
+	 * The slot still holds that message: the next expiry only flags it
+	 * pending, and comes once the guest frees the slot and writes EOM.
+	 */
+	now = rdmsr(HV_MSR_TIME_REF_COUNT);
+	wrmsr(HV_MSR_STIMER0_CONFIG, STIMER_ENABLE | STIMER_SINT(TIMER_SINT));
+	wrmsr(HV_MSR_STIMER0_COUNT, now + 20000);
+	sti();
+	while (rdmsr(HV_MSR_TIME_REF_COUNT) < now + 60000)
+		asm volatile("pause");
+	cli();
+	GUEST_SYNC(irq_count[TIMER_VECTOR], m->flags);
+	m->type = 0;
+	wrmsr(HV_MSR_EOM, 0);
+	guest_wait_irqs(&irq_count[TIMER_VECTOR], 2);
+	GUEST_SYNC(m->type, m->expiration - now);
 	m->type = 0;
 	wrmsr(HV_MSR_EOM, 0);
 
@@ -909,7 +929,31 @@ static void guest_stimer(uint64_t simp)
 	wrmsr(HV_MSR_STIMER0_COUNT + 2, now + 20000);
 	guest_wait_irqs(&irq_count[DIRECT_VECTOR], 1);
 	GUEST_SYNC(rdmsr(HV_MSR_TIME_REF_COUNT) - now);
+
+	/* A GSI the VMM routed to this SINT (KVM_IRQ_ROUTING_HV_SINT). */
+	wrmsr(HV_MSR_SINT0 + ROUTE_SINT, ROUTE_VECTOR);
+	GUEST_SYNC(0);
+	guest_wait_irqs(&irq_count[ROUTE_VECTOR], 1);
 	GUEST_DONE();
+}
+
+static void route_gsi_to_sint(struct kvm_vm *vm)
+{
+	struct {
+		struct kvm_irq_routing hdr;
+		struct kvm_irq_routing_entry e;
+	} rt = {
+		.hdr.nr = 1,
+		.e.gsi = ROUTE_GSI,
+		.e.type = KVM_IRQ_ROUTING_HV_SINT,
+		.e.u.hv_sint = { .vcpu = 0, .sint = ROUTE_SINT },
+	};
+	struct kvm_irq_level line = { .irq = ROUTE_GSI, .level = 1 };
+
+	vm_ioctl(vm, KVM_SET_GSI_ROUTING, &rt);
+	vm_ioctl(vm, KVM_IRQ_LINE_STATUS, &line);
+	/* One APIC took it. */
+	TEST_ASSERT_EQ(line.status, 1);
 }
 
 static void synic_timers(void)
@@ -948,7 +992,59 @@ static void synic_timers(void)
 	TEST_ASSERT_EQ(uc.args[5] & STIMER_ENABLE, 0);
 
 	TEST_ASSERT_EQ(run_past_hv_exits(vcpu, &uc, NULL, NULL), UCALL_SYNC);
+	/* No interrupt while the slot was busy, but the slot says pending. */
+	TEST_ASSERT_EQ(uc.args[0], 1);
+	TEST_ASSERT_EQ(uc.args[1] & 1, 1);
+	TEST_ASSERT_EQ(run_past_hv_exits(vcpu, &uc, NULL, NULL), UCALL_SYNC);
+	TEST_ASSERT_EQ(uc.args[0], HVMSG_TIMER_EXPIRED);
+	TEST_ASSERT_EQ(uc.args[1], 20000);
+
+	TEST_ASSERT_EQ(run_past_hv_exits(vcpu, &uc, NULL, NULL), UCALL_SYNC);
 	TEST_ASSERT_GE(uc.args[0], 20000);
+	TEST_ASSERT_EQ(run_past_hv_exits(vcpu, &uc, NULL, NULL), UCALL_SYNC);
+	route_gsi_to_sint(vm);
+	TEST_ASSERT_EQ(run_past_hv_exits(vcpu, &uc, NULL, NULL), UCALL_DONE);
+	kvm_vm_free(vm);
+}
+
+/* ---- the synthetic debugger ------------------------------------------------ */
+
+#define HV_MSR_SYNDBG_CONTROL	0x400000F1
+#define HV_MSR_SYNDBG_OPTIONS	0x400000FF
+#define HVCALL_RESET_DEBUG	0x006b
+
+static void guest_syndbg(void)
+{
+	wrmsr(HV_MSR_GUEST_OS_ID, LINUX_OS_ID);
+	wrmsr(HV_MSR_SYNDBG_CONTROL, 5);
+	/* Debug hypercalls need the "use hypercalls" option (bit 2). */
+	GUEST_SYNC(hv_call(0, HVCALL_RESET_DEBUG, 0, 0));
+	wrmsr(HV_MSR_SYNDBG_OPTIONS, 4);
+	GUEST_SYNC(hv_call(0, HVCALL_RESET_DEBUG, 0, 0));
+	GUEST_DONE();
+}
+
+static void syndbg_exits(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = vm_create_with_one_vcpu(&vcpu, guest_syndbg);
+	struct ucall uc;
+
+	vcpu_set_hv_cpuid(vcpu, NULL);
+	vcpu_run(vcpu);
+	TEST_ASSERT_EXIT(vcpu, KVM_EXIT_HYPERV);
+	TEST_ASSERT_EQ(vcpu->run->hyperv.type, KVM_EXIT_HYPERV_SYNDBG);
+	TEST_ASSERT_EQ(vcpu->run->hyperv.u.syndbg.msr, HV_MSR_SYNDBG_CONTROL);
+	TEST_ASSERT_EQ(vcpu->run->hyperv.u.syndbg.control, 5);
+	vcpu_expect_sync(vcpu, &uc);
+	TEST_ASSERT_EQ(uc.args[0], 8);	/* HV_STATUS_OPERATION_DENIED */
+	vcpu_run(vcpu);
+	TEST_ASSERT_EXIT(vcpu, KVM_EXIT_HYPERV);
+	TEST_ASSERT_EQ(vcpu->run->hyperv.type, KVM_EXIT_HYPERV_HCALL);
+	TEST_ASSERT_EQ(vcpu->run->hyperv.u.hcall.input, HVCALL_RESET_DEBUG);
+	vcpu->run->hyperv.u.hcall.result = HV_STATUS_SUCCESS;
+	vcpu_expect_sync(vcpu, &uc);
+	TEST_ASSERT_EQ(uc.args[0], HV_STATUS_SUCCESS);
 	vcpu_expect_done(vcpu);
 	kvm_vm_free(vm);
 }
@@ -968,6 +1064,7 @@ int main(void)
 		KTAP_CASE(flush_hypercall),
 		KTAP_CASE(signal_event_and_post_message),
 		KTAP_CASE(synic_timers),
+		KTAP_CASE(syndbg_exits),
 	};
 
 	if (!kvm_check_cap(KVM_CAP_HYPERV_CPUID)) {
