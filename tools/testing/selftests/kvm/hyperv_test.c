@@ -37,6 +37,7 @@
 #define HV_MSR_RESET		0x40000003
 #define HV_MSR_VP_RUNTIME	0x40000010
 #define HV_MSR_TIME_REF_COUNT	0x40000020
+#define HV_MSR_REFERENCE_TSC	0x40000021
 #define HV_MSR_SCONTROL		0x40000080
 #define HV_MSR_SIMP		0x40000083
 #define HV_MSR_EOM		0x40000084
@@ -68,6 +69,7 @@
 /* SynIC and timers. */
 #define HVMSG_TIMER_EXPIRED	0x80000010
 #define STIMER_ENABLE		(1ULL << 0)
+#define STIMER_PERIODIC		(1ULL << 1)
 #define STIMER_DIRECT		(1ULL << 12)
 #define STIMER_VECTOR(v)	((uint64_t)(v) << 4)
 #define STIMER_SINT(s)		((uint64_t)(s) << 16)
@@ -1007,6 +1009,118 @@ static void synic_timers(void)
 	kvm_vm_free(vm);
 }
 
+/* A periodic timer: messages one period apart, each after an EOM. */
+static void guest_periodic(uint64_t simp)
+{
+	volatile struct hv_msg *m = (void *)(simp + TIMER_SINT * 256);
+	uint64_t exp[3];
+	int i;
+
+	wrmsr(HV_MSR_GUEST_OS_ID, LINUX_OS_ID);
+	wrmsr(HV_MSR_SIMP, simp | 1);
+	wrmsr(HV_MSR_SINT0 + TIMER_SINT, TIMER_VECTOR);
+	wrmsr(HV_MSR_STIMER0_CONFIG + 2, STIMER_ENABLE | STIMER_PERIODIC |
+	      STIMER_SINT(TIMER_SINT));
+	wrmsr(HV_MSR_STIMER0_COUNT + 2, 20000);
+	for (i = 0; i < 3; i++) {
+		guest_wait_irqs(&irq_count[TIMER_VECTOR], i + 1);
+		GUEST_ASSERT_EQ(m->type, HVMSG_TIMER_EXPIRED);
+		GUEST_ASSERT_EQ(m->timer_index, 1);
+		exp[i] = m->expiration;
+		m->type = 0;
+		wrmsr(HV_MSR_EOM, 0);
+	}
+	wrmsr(HV_MSR_STIMER0_CONFIG + 2, 0);
+	GUEST_SYNC(exp[0], exp[1], exp[2]);
+	GUEST_DONE();
+}
+
+static void periodic_timer(void)
+{
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpu;
+	uint64_t simp;
+	struct ucall uc;
+
+	irq_eoi_mode = EOI_XAPIC;
+	vm = vm_create_irqchip();
+	simp = vm_alloc(vm, PAGE_SIZE);
+	vcpu = vm_irq_vcpu_add(vm, 0, guest_periodic);
+	vcpu_apic_sw_enable(vcpu);
+	vcpu_set_hv_cpuid(vcpu, NULL);
+	/* SYNIC (not 2): enabling SIMP clears the page for the guest. */
+	vcpu_enable_cap(vcpu, KVM_CAP_HYPERV_SYNIC, 0);
+	vcpu_args_set(vcpu, 1, simp);
+	memset(addr_gpa2hva(vm, simp), 0xff, PAGE_SIZE);
+
+	TEST_ASSERT_EQ(run_past_hv_exits(vcpu, &uc, NULL, NULL), UCALL_SYNC);
+	ktap_print("expiries %llu %llu %llu", (unsigned long long)uc.args[0],
+		   (unsigned long long)uc.args[1], (unsigned long long)uc.args[2]);
+	/* Later each time, by whole periods (missed ones are skipped). */
+	TEST_ASSERT(uc.args[1] > uc.args[0] && uc.args[2] > uc.args[1],
+		    "expiries not increasing");
+	TEST_ASSERT_EQ((uc.args[1] - uc.args[0]) % 20000, 0);
+	TEST_ASSERT_EQ((uc.args[2] - uc.args[1]) % 20000, 0);
+	vcpu_expect_done(vcpu);
+	kvm_vm_free(vm);
+}
+
+/* ---- the TSC page -------------------------------------------------------- */
+
+struct tsc_page {
+	uint32_t sequence, reserved;
+	uint64_t scale;
+	int64_t offset;
+};
+
+static void guest_tsc_page(uint64_t page)
+{
+	volatile struct tsc_page *p = (void *)page;
+	uint64_t seq, ref, msr;
+
+	wrmsr(HV_MSR_REFERENCE_TSC, page | 1);
+	seq = p->sequence;
+	if (!seq)
+		GUEST_SYNC(0, 0, 0);
+	/* The TLFS's reader: ((TSC * scale) >> 64) + offset. */
+	ref = (uint64_t)(((unsigned __int128)rdtsc() * p->scale) >> 64) +
+	      p->offset;
+	msr = rdmsr(HV_MSR_TIME_REF_COUNT);
+	GUEST_ASSERT_EQ(p->sequence, seq);
+	GUEST_SYNC(seq, ref, msr);
+	GUEST_DONE();
+}
+
+/*
+ * Valid exactly when kvmclock is (KVM_CLOCK_TSC_STABLE); then it agrees
+ * with TIME_REF_COUNT.  The bed's L1 has an unstable TSC: sequence 0.
+ */
+static void tsc_page(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = vm_create_with_one_vcpu(&vcpu, guest_tsc_page);
+	uint64_t page = vm_alloc(vm, PAGE_SIZE);
+	struct kvm_clock_data d;
+	struct ucall uc;
+
+	memset(addr_gpa2hva(vm, page), 0xff, PAGE_SIZE);
+	memset(&d, 0, sizeof(d));
+	vm_ioctl(vm, KVM_GET_CLOCK, &d);
+	vcpu_set_hv_cpuid(vcpu, NULL);
+	vcpu_args_set(vcpu, 1, page);
+	vcpu_expect_sync(vcpu, &uc);
+	ktap_print("TSC page sequence %llu, kvmclock %s", (unsigned long long)uc.args[0],
+		   (d.flags & KVM_CLOCK_TSC_STABLE) ? "stable" : "not stable");
+	TEST_ASSERT_EQ(!!uc.args[0], !!(d.flags & KVM_CLOCK_TSC_STABLE));
+	if (uc.args[0]) {
+		/* Read before the MSR: not after it, and within 1 ms. */
+		TEST_ASSERT_LE(uc.args[1], uc.args[2] + 10);
+		TEST_ASSERT_GE(uc.args[1] + 10000, uc.args[2]);
+		vcpu_expect_done(vcpu);
+	}
+	kvm_vm_free(vm);
+}
+
 /* ---- the synthetic debugger ------------------------------------------------ */
 
 #define HV_MSR_SYNDBG_CONTROL	0x400000F1
@@ -1064,6 +1178,8 @@ int main(void)
 		KTAP_CASE(flush_hypercall),
 		KTAP_CASE(signal_event_and_post_message),
 		KTAP_CASE(synic_timers),
+		KTAP_CASE(periodic_timer),
+		KTAP_CASE(tsc_page),
 		KTAP_CASE(syndbg_exits),
 	};
 
