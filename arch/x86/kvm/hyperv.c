@@ -96,7 +96,6 @@ int kvm_hv_vcpu_create(struct kvm_vcpu *vcpu)
 	hv->vp_index = HV_VP_INDEX_DEFAULT;
 	for (i = 0; i < HV_SYNIC_SINT_COUNT; i++)
 		atomic64_set(&hv->synic.sint[i], HV_SYNIC_SINT_MASKED);
-	hv->synic.msg_page = 0;
 	for (i = 0; i < HV_SYNIC_STIMER_COUNT; i++) {
 		hrtimer_init(&hv->stimer[i].timer, CLOCK_MONOTONIC,
 			     HRTIMER_MODE_REL);
