@@ -433,8 +433,11 @@ static u64 hv_hcall_dispatch(struct kvm_vcpu *vcpu, struct hv_hcall *hc,
 	case HVCALL_NOTIFY_LONG_SPIN_WAIT:
 		if (hc->rep || hc->var_cnt)
 			return HV_STATUS_INVALID_HYPERCALL_INPUT;
-		/* The spinning vCPU gives its host CPU away for a moment. */
-		cond_resched();
+		/*
+		 * The spinning vCPU gives its host CPU away for a moment,
+		 * maybe to the vCPU holding the lock.
+		 */
+		yield();
 		return HV_STATUS_SUCCESS;
 	case HVCALL_SIGNAL_EVENT:
 		if (hc->rep || hc->var_cnt)
