@@ -79,7 +79,7 @@ struct kvm_shadow_mmu {
 	bool loaded;			/* else reload before entering */
 };
 
-/* ---- the VM's cache ------------------------------------------------------- */
+/* ---- the VM's cache --------------------------------------------------- */
 
 static struct kvm_shadow_vm *shadow_vm(struct kvm *kvm)
 {
@@ -128,8 +128,8 @@ void kvm_shadow_protect_all(struct kvm *kvm)
 		if (sp->role.level > 2)
 			continue;
 		for (i = 0; i < SPT_ENTRIES; i++)
-			if ((sp->role.level == 1 || (sp->spt[i] & X86_PTE_PS)) &&
-			    (sp->spt[i] & X86_PTE_RW))
+			if ((sp->spt[i] & X86_PTE_RW) &&
+			    (sp->role.level == 1 || (sp->spt[i] & X86_PTE_PS)))
 				WRITE_ONCE(sp->spt[i],
 					   sp->spt[i] & ~X86_PTE_RW);
 	}
@@ -235,7 +235,7 @@ static void shadow_walk_regs(struct kvm_vcpu *vcpu, struct x86_walk_regs *r)
 	r->gbpages = ext && (ext->edx & BIT(26));
 }
 
-/* ---- the vCPU's root ------------------------------------------------------- */
+/* ---- the vCPU's root -------------------------------------------------- */
 
 static u32 shadow_base_role(const struct x86_walk_regs *r)
 {
@@ -386,7 +386,7 @@ void kvm_shadow_vcpu_destroy(struct kvm_vcpu *vcpu)
 	vcpu->arch.shadow = NULL;
 }
 
-/* ---- the fault path ------------------------------------------------------ */
+/* ---- the fault path --------------------------------------------------- */
 
 static int shadow_reflect(struct kvm_vcpu *vcpu, u64 la, u32 pfec)
 {
@@ -527,7 +527,8 @@ static u64 *shadow_path(struct kvm *kvm, struct kvm_shadow_vm *sv,
 			if (child->gfn == gfn && child->role.word == role.word)
 				goto next;
 		}
-		shadow_drop(sv, e, level);	/* another child, a 2 MiB leaf */
+		/* Another child or a 2 MiB leaf was there. */
+		shadow_drop(sv, e, level);
 		child = shadow_sp_get(kvm, sv, gfn, role, protected);
 		if (!child || shadow_link(e, child, pae && level == 3 ?
 					  SPT_PAE_PDPTE_BITS : SPT_TABLE_BITS))

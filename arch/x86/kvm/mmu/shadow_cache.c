@@ -55,8 +55,9 @@ struct shadow_rmap {
 
 struct shadow_page *shadow_sp_of(u64 entry)
 {
-	return (struct shadow_page *)
-		page_private(pfn_to_page((entry & SPT_ADDR_MASK) >> PAGE_SHIFT));
+	u64 pfn = (entry & SPT_ADDR_MASK) >> PAGE_SHIFT;
+
+	return (struct shadow_page *)page_private(pfn_to_page(pfn));
 }
 
 static struct hlist_head *sp_bucket(struct kvm_shadow_vm *sv, gfn_t gfn)
@@ -94,7 +95,7 @@ static bool ptrs_del(u64 **arr, unsigned int *n, u64 *e)
 	return false;
 }
 
-/* ---- the reverse map ------------------------------------------------------ */
+/* ---- the reverse map -------------------------------------------------- */
 
 static struct shadow_rmap *rmap_find(struct kvm_shadow_vm *sv, u64 pfn)
 {
@@ -143,7 +144,7 @@ static void rmap_del(struct kvm_shadow_vm *sv, u64 pfn, u64 *leaf)
 	}
 }
 
-/* ---- entries ---------------------------------------------------------------- */
+/* ---- entries ---------------------------------------------------------- */
 
 /* A leaf: a 4 KiB entry of a page table, or a 2 MiB one (PS). */
 static bool spte_is_leaf(u64 v, int level)
@@ -205,7 +206,7 @@ int shadow_set_leaf(struct kvm_shadow_vm *sv, u64 *entry, int level, u64 val)
 	return 0;
 }
 
-/* ---- pages ------------------------------------------------------------------ */
+/* ---- pages ------------------------------------------------------------ */
 
 static struct shadow_page *sp_find(struct kvm_shadow_vm *sv, gfn_t gfn,
 				   union shadow_role role)
