@@ -862,6 +862,25 @@ static bool kvm_nmi_allowed(struct kvm_vcpu *vcpu)
 	return !kvm_x86_ops->get_interrupt_shadow(vcpu);
 }
 
+/*
+ * NMIs that arrive while one is held back collapse (SDM vol 3, 6.7.1): one
+ * waits behind a running handler; otherwise one goes now and one waits.
+ * KVM_NMI and the APIC only count; upstream clamps the same way.
+ */
+void kvm_nmi_collapse(struct kvm_vcpu *vcpu)
+{
+	int limit = vcpu->arch.nmi_masked ? 1 : 2;
+	int n = atomic_read(&vcpu->arch.nmi_pending);
+
+	while (n > limit) {
+		int old = atomic_cmpxchg(&vcpu->arch.nmi_pending, n, limit);
+
+		if (old == n)
+			break;
+		n = old;
+	}
+}
+
 /* An IRET exit while an NMI handler ran: NMIs unblock after it. */
 void kvm_irq_nmi_iret(struct kvm_vcpu *vcpu)
 {
@@ -880,7 +899,7 @@ static void kvm_request_windows(struct kvm_vcpu *vcpu)
 		if (vcpu->arch.nmi_masked)
 			kvm_x86_ops->set_iret_intercept(vcpu, true);
 		else
-			kvm_x86_ops->enable_irq_window(vcpu);
+			kvm_x86_ops->enable_nmi_window(vcpu);
 	}
 	if (kvm_cpu_has_interrupt(vcpu))
 		kvm_x86_ops->enable_irq_window(vcpu);
@@ -909,6 +928,7 @@ int kvm_irq_inject(struct kvm_vcpu *vcpu, bool busy)
 		return EXIT_USER;
 	}
 	kvm_lapic_process_events(vcpu);
+	kvm_nmi_collapse(vcpu);
 	if (busy)
 		goto windows;
 

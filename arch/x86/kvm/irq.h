@@ -110,6 +110,7 @@ bool kvm_irq_halt(struct kvm_vcpu *vcpu);
 int kvm_irq_block(struct kvm_vcpu *vcpu);
 bool kvm_vcpu_blocked(struct kvm_vcpu *vcpu);
 void kvm_irq_nmi_iret(struct kvm_vcpu *vcpu);
+void kvm_nmi_collapse(struct kvm_vcpu *vcpu);
 int kvm_irq_mmio_read(struct kvm_vcpu *vcpu, gpa_t gpa, int len, void *val);
 int kvm_irq_mmio_write(struct kvm_vcpu *vcpu, gpa_t gpa, int len,
 		       const void *val);

@@ -12,6 +12,8 @@
 
 #include "x86.h"
 #include "smm.h"
+#include "lapic.h"
+#include "irq.h"
 
 #define X86_NMI_VECTOR	2
 
@@ -468,21 +470,51 @@ static long kvm_set_debugregs(struct kvm_vcpu *vcpu, void __user *argp)
 	return 0;
 }
 
+/* INT3 and INTO: RIP still points at them, they raise again (upstream too). */
+static bool kvm_exception_is_soft(u8 vector)
+{
+	return vector == BP_VECTOR || vector == OF_VECTOR;
+}
+
+/*
+ * As upstream 6.1 without KVM_CAP_EXCEPTION_PAYLOAD (which ukvm does not
+ * offer): a pending and an injected exception are both "injected"; an
+ * event in the backend's injection slot (a delivery an exit interrupted)
+ * counts as injected, before one queued behind it.  nmi.pending is 0 or 1.
+ */
 static long kvm_get_vcpu_events(struct kvm_vcpu *vcpu, void __user *argp)
 {
 	struct kvm_queued_exception *ex = &vcpu->arch.exception;
+	struct kvm_queued_exception slot;
 	struct kvm_vcpu_events e;
+	int kind;
 
 	memset(&e, 0, sizeof(e));
-	e.exception.injected = ex->pending;
-	e.exception.nr = ex->vector;
-	e.exception.has_error_code = ex->has_error_code;
-	e.exception.error_code = ex->error_code;
-	e.interrupt.injected = vcpu->arch.interrupt.injected;
-	e.interrupt.nr = vcpu->arch.interrupt.nr;
+	kind = kvm_x86_ops->get_injection(vcpu, &slot);
+	if (kind == KVM_INJ_EXCEPTION)
+		ex = &slot;
+	if ((ex == &slot || ex->pending) && !kvm_exception_is_soft(ex->vector)) {
+		e.exception.injected = 1;
+		e.exception.nr = ex->vector;
+		e.exception.has_error_code = ex->has_error_code;
+		e.exception.error_code = ex->error_code;
+	}
+	if (kind == KVM_INJ_IRQ) {
+		e.interrupt.injected = 1;
+		e.interrupt.nr = slot.vector;
+	} else {
+		e.interrupt.injected = vcpu->arch.interrupt.injected;
+		e.interrupt.nr = vcpu->arch.interrupt.nr;
+	}
+	/* SVM has one shadow bit for both kinds: upstream reports both. */
 	e.interrupt.shadow = kvm_x86_ops->get_interrupt_shadow(vcpu) ?
-			     KVM_X86_SHADOW_INT_MOV_SS : 0;
-	e.flags = KVM_VCPUEVENT_VALID_SHADOW;
+			     KVM_X86_SHADOW_INT_MOV_SS |
+			     KVM_X86_SHADOW_INT_STI : 0;
+	e.nmi.injected = kind == KVM_INJ_NMI;
+	e.nmi.pending = atomic_read(&vcpu->arch.nmi_pending) != 0;
+	e.nmi.masked = vcpu->arch.nmi_masked;
+	/* sipi_vector is never reported, as upstream. */
+	e.flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW;
 	kvm_smm_get_events(vcpu, &e);
 	return copy_to_user(argp, &e, sizeof(e)) ? -EFAULT : 0;
 }
@@ -494,33 +526,67 @@ static long kvm_get_vcpu_events(struct kvm_vcpu *vcpu, void __user *argp)
 			     KVM_VCPUEVENT_VALID_PAYLOAD |		\
 			     KVM_VCPUEVENT_VALID_TRIPLE_FAULT)
 
+/*
+ * Upstream's checks and errnos, all before anything changes.
+ * KVM_CAP_EXCEPTION_PAYLOAD and KVM_CAP_X86_TRIPLE_FAULT_EVENT are not
+ * offered, so their flags cannot have been enabled: EINVAL.
+ */
+static int kvm_check_vcpu_events(struct kvm_vcpu *vcpu,
+				 const struct kvm_vcpu_events *e)
+{
+	if (e->flags & ~KVM_VCPUEVENT_KNOWN)
+		return -EINVAL;
+	if (e->flags & (KVM_VCPUEVENT_VALID_PAYLOAD |
+			KVM_VCPUEVENT_VALID_TRIPLE_FAULT))
+		return -EINVAL;
+	/* Vectors 0-31 only, and never NMI as an exception. */
+	if (e->exception.injected &&
+	    (e->exception.nr > 31 || e->exception.nr == X86_NMI_VECTOR))
+		return -EINVAL;
+	return kvm_smm_check_events(vcpu, e);
+}
+
 static long kvm_set_vcpu_events(struct kvm_vcpu *vcpu, void __user *argp)
 {
 	struct kvm_queued_exception *ex = &vcpu->arch.exception;
 	struct kvm_vcpu_events e;
+	bool masked;
+	int r;
 
 	if (copy_from_user(&e, argp, sizeof(e)))
 		return -EFAULT;
-	if (e.flags & ~KVM_VCPUEVENT_KNOWN)
-		return -EINVAL;
-	/* Vectors 0-31 only, and never NMI as an exception. */
-	if (e.exception.injected &&
-	    (e.exception.nr > 31 || e.exception.nr == X86_NMI_VECTOR))
-		return -EINVAL;
-	if (e.nmi.injected || e.nmi.pending)
-		return -EINVAL;
-	if (kvm_smm_check_events(vcpu, &e))
-		return -EINVAL;
+	r = kvm_check_vcpu_events(vcpu, &e);
+	if (r)
+		return r;
 
+	/* What userspace passes replaces whatever was being delivered. */
+	kvm_x86_ops->cancel_injection(vcpu);
 	ex->pending = e.exception.injected;
 	ex->vector = e.exception.nr;
 	ex->has_error_code = e.exception.has_error_code;
 	ex->error_code = e.exception.error_code;
-	vcpu->arch.interrupt.injected = e.interrupt.injected;
+	/* A software interrupt's INT n re-executes from RIP, as after an exit. */
+	vcpu->arch.interrupt.injected = e.interrupt.injected &&
+					!e.interrupt.soft;
 	vcpu->arch.interrupt.nr = e.interrupt.nr;
 	if (e.flags & KVM_VCPUEVENT_VALID_SHADOW)
 		kvm_x86_ops->set_interrupt_shadow(vcpu, e.interrupt.shadow);
+
+	/* An NMI being delivered goes first; its handler masks NMIs. */
+	masked = e.nmi.masked || e.nmi.injected;
+	if (e.nmi.injected)
+		kvm_x86_ops->inject_nmi(vcpu);
+	if (e.flags & KVM_VCPUEVENT_VALID_NMI_PENDING)
+		atomic_set(&vcpu->arch.nmi_pending, e.nmi.pending);
+	vcpu->arch.nmi_masked = masked;
+	kvm_nmi_collapse(vcpu);
+	vcpu->arch.nmi_iret = false;
+	kvm_x86_ops->set_iret_intercept(vcpu, masked);
+
+	if ((e.flags & KVM_VCPUEVENT_VALID_SIPI_VECTOR) && vcpu->arch.apic)
+		vcpu->arch.apic->sipi_vector = e.sipi_vector;
 	kvm_smm_set_events(vcpu, &e);
+	kvm_make_request(KVM_REQ_EVENT, vcpu);
 	return 0;
 }
 

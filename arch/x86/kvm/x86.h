@@ -23,6 +23,14 @@ enum kvm_seg_reg {
  * The hardware backend.  Everything the core needs from VMCB-held state
  * goes through here; the core never sees the control block.
  */
+/* What ops->get_injection() found in the injection slot. */
+enum {
+	KVM_INJ_NONE,
+	KVM_INJ_EXCEPTION,
+	KVM_INJ_IRQ,
+	KVM_INJ_NMI,
+};
+
 struct kvm_x86_ops {
 	const char *name;
 	int (*hardware_setup)(void);
@@ -70,6 +78,12 @@ struct kvm_x86_ops {
 	void (*enable_irq_window)(struct kvm_vcpu *vcpu);
 	/* An NMI for the next entry (EVENTINJ type NMI). */
 	void (*inject_nmi)(struct kvm_vcpu *vcpu);
+	/*
+	 * Exit as soon as an NMI could be injected: NMIs are not masked, but
+	 * an interrupt shadow, an IRET not yet past, or an event being
+	 * delivered holds it back.  IF plays no part.
+	 */
+	void (*enable_nmi_window)(struct kvm_vcpu *vcpu);
 	/* Exit on the guest's next IRET (the end of its NMI handler). */
 	void (*set_iret_intercept)(struct kvm_vcpu *vcpu, bool on);
 	/* Exit on guest CR8 writes (an interrupt waits for a lower TPR). */
@@ -80,6 +94,14 @@ struct kvm_x86_ops {
 	void (*update_exception_intercepts)(struct kvm_vcpu *vcpu);
 	/* An event (exception, interrupt) is already set for the next entry. */
 	bool (*event_pending)(struct kvm_vcpu *vcpu);
+	/*
+	 * That event, for KVM_GET_VCPU_EVENTS: its kind (KVM_INJ_*), the
+	 * vector and error code in @ex; and emptying the slot, for
+	 * KVM_SET_VCPU_EVENTS, which replaces it.
+	 */
+	int (*get_injection)(struct kvm_vcpu *vcpu,
+			     struct kvm_queued_exception *ex);
+	void (*cancel_injection)(struct kvm_vcpu *vcpu);
 	/* Guest state is gone (shutdown): reinitialise the hardware view. */
 	void (*flush_guest_tlb)(struct kvm_vcpu *vcpu);
 };

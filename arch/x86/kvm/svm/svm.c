@@ -472,6 +472,14 @@ static void svm_vcpu_run(struct kvm_vcpu *vcpu)
 	if (kvm_shadow_paging)
 		svm_shadow_enter(svm, &guest_paging);
 	vmcb->control.clean = svm_clean_before_run(svm, cpu);
+	/*
+	 * Interrupts are off: the IPI stays pending through VMRUN and makes
+	 * the guest exit once EVENTINJ is delivered (APM vol 2, 15.20).
+	 */
+	if (svm->immediate_exit) {
+		svm->immediate_exit = false;
+		smp_send_reschedule(cpu);
+	}
 	asm volatile("clgi" ::: "memory");
 	__svm_vcpu_run(svm->vmcb_pa, regs, sd->host_save_pa);
 	asm volatile("stgi" ::: "memory");
@@ -759,9 +767,12 @@ const struct kvm_x86_ops svm_x86_ops = {
 	.inject_exception	= svm_inject_exception,
 	.inject_irq		= svm_inject_irq,
 	.event_pending		= svm_event_pending,
+	.get_injection		= svm_get_injection,
+	.cancel_injection	= svm_cancel_injection,
 	.interrupt_allowed	= svm_interrupt_allowed,
 	.enable_irq_window	= svm_enable_irq_window,
 	.inject_nmi		= svm_inject_nmi,
+	.enable_nmi_window	= svm_enable_nmi_window,
 	.set_iret_intercept	= svm_set_iret_intercept,
 	.set_cr8_intercept	= svm_set_cr8_intercept,
 	.update_exception_intercepts = svm_update_exception_intercepts,

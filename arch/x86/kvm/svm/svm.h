@@ -34,6 +34,14 @@ struct vcpu_svm {
 	struct svm_clean_snap snap;
 	bool snap_valid;
 	int snap_cpu;
+	/*
+	 * NMI window without vNMI (svm_enable_nmi_window): a single step of
+	 * our own (its TF and the DR6 it clobbers), or an exit right after
+	 * the event in EVENTINJ is delivered (a self-IPI before VMRUN).
+	 */
+	bool nmi_singlestep;
+	u64 nmi_step_dr6;
+	bool immediate_exit;
 };
 
 static inline struct vcpu_svm *to_svm(struct kvm_vcpu *vcpu)
@@ -48,6 +56,9 @@ bool svm_event_pending(struct kvm_vcpu *vcpu);
 bool svm_interrupt_allowed(struct kvm_vcpu *vcpu);
 void svm_enable_irq_window(struct kvm_vcpu *vcpu);
 void svm_inject_nmi(struct kvm_vcpu *vcpu);
+void svm_enable_nmi_window(struct kvm_vcpu *vcpu);
+int svm_get_injection(struct kvm_vcpu *vcpu, struct kvm_queued_exception *ex);
+void svm_cancel_injection(struct kvm_vcpu *vcpu);
 void svm_set_iret_intercept(struct kvm_vcpu *vcpu, bool on);
 void svm_set_cr8_intercept(struct kvm_vcpu *vcpu, bool on);
 void svm_update_exception_intercepts(struct kvm_vcpu *vcpu);

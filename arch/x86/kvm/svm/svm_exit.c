@@ -65,6 +65,59 @@ static int handle_db(struct kvm_vcpu *vcpu)
 	return kvm_handle_db(vcpu, to_svm(vcpu)->vmcb->save.dr6);
 }
 
+/* DR6 bits of a single step and of breakpoints 0-3 (APM vol 2, 13.1.1.3). */
+#define DR6_STEP	BIT(14)
+#define DR6_BREAKPOINTS	0xfULL
+
+/*
+ * The single step for an NMI window ends with whatever exit came first.
+ * A #DB that only our TF raised is not the guest's: drop it (true).  An
+ * IRET stepped over loaded RFLAGS from its frame; its TF is dropped too
+ * (a guest single-stepping out of an NMI handler is not supported).
+ */
+static bool svm_end_nmi_singlestep(struct vcpu_svm *svm)
+{
+	struct vmcb *vmcb = svm->vmcb;
+	u64 dr6 = vmcb->save.dr6;
+
+	if (!svm->nmi_singlestep)
+		return false;
+	svm->nmi_singlestep = false;
+	vmcb->save.rflags &= ~X86_EFLAGS_TF;
+	if (vmcb->control.exit_code != SVM_EXIT_EXCP_BASE + DB_VECTOR)
+		return false;
+	vmcb->save.dr6 = svm->nmi_step_dr6 | (dr6 & DR6_BREAKPOINTS);
+	kvm_make_request(KVM_REQ_EVENT, svm->vcpu);
+	return !(dr6 & DR6_BREAKPOINTS);
+}
+
+/*
+ * An NMI waits for an interrupt shadow, for the IRET that ended the last
+ * handler to complete (the IRET intercept exits before it runs), or for
+ * EVENTINJ to be delivered.  The VINTR window would also wait for IF.
+ * Without vNMI: single-step the guest one instruction (TF, #DB is always
+ * intercepted), or exit right after the delivery.  A TF already set is
+ * the guest's or the debugger's: its #DB exits anyway.
+ */
+void svm_enable_nmi_window(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_svm *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
+
+	if (vmcb->control.event_inj & SVM_EVTINJ_VALID) {
+		svm->immediate_exit = true;
+		return;
+	}
+	if (!svm->nmi_singlestep) {
+		if (vmcb->save.rflags & X86_EFLAGS_TF)
+			return;
+		svm->nmi_singlestep = true;
+		svm->nmi_step_dr6 = vmcb->save.dr6;
+	}
+	/* Again if KVM_SET_REGS dropped it meanwhile. */
+	vmcb->save.rflags |= X86_EFLAGS_TF;
+}
+
 static int handle_bp(struct kvm_vcpu *vcpu)
 {
 	return kvm_handle_bp(vcpu);
@@ -303,6 +356,8 @@ int svm_handle_exit(struct kvm_vcpu *vcpu)
 		return kvm_exit_fail_entry(vcpu, code);
 
 	svm_reinject_event(svm);
+	if (svm_end_nmi_singlestep(svm))
+		return EXIT_RESUME;
 
 	if (code == SVM_EXIT_NPF)
 		return handle_npf(vcpu);
@@ -343,10 +398,45 @@ void svm_enable_irq_window(struct kvm_vcpu *vcpu)
 	c->intercepts[INTERCEPT_WORD_3] |= INTERCEPT_VINTR;
 }
 
+/*
+ * NMIs stay blocked until the handler's IRET (APM vol 2, 8.2.2): watch for
+ * it from the delivery on, or the mask would outlive the handler.
+ */
 void svm_inject_nmi(struct kvm_vcpu *vcpu)
 {
 	to_svm(vcpu)->vmcb->control.event_inj = NMI_VECTOR | SVM_EVTINJ_VALID |
 						SVM_EVTINJ_TYPE_NMI;
+	svm_set_iret_intercept(vcpu, true);
+}
+
+/*
+ * KVM_GET_VCPU_EVENTS: the event in EVENTINJ (an interrupted delivery being
+ * re-injected, or one set before an exit to userspace).  Software
+ * interrupts and exceptions are never left there (svm_reinject_event).
+ */
+int svm_get_injection(struct kvm_vcpu *vcpu, struct kvm_queued_exception *ex)
+{
+	u64 inj = to_svm(vcpu)->vmcb->control.event_inj;
+
+	if (!(inj & SVM_EVTINJ_VALID))
+		return KVM_INJ_NONE;
+	ex->vector = inj & SVM_EVTINJ_VEC_MASK;
+	ex->has_error_code = inj & SVM_EVTINJ_VALID_ERR;
+	ex->error_code = inj >> 32;
+	switch (inj & SVM_EVTINJ_TYPE_MASK) {
+	case SVM_EVTINJ_TYPE_EXEPT:
+		return KVM_INJ_EXCEPTION;
+	case SVM_EVTINJ_TYPE_INTR:
+		return KVM_INJ_IRQ;
+	case SVM_EVTINJ_TYPE_NMI:
+		return KVM_INJ_NMI;
+	}
+	return KVM_INJ_NONE;
+}
+
+void svm_cancel_injection(struct kvm_vcpu *vcpu)
+{
+	to_svm(vcpu)->vmcb->control.event_inj = 0;
 }
 
 /* Without vNMI the only sign that an NMI handler ended is its IRET. */
