@@ -7,18 +7,21 @@
 # what the guest sees and powers off. One KTAP line per machine:
 #
 #   qemu-microvm-1cpu  qemu-microvm-2cpu  qemu-pc-1cpu  qemu-pc-2cpu
+#   qemu-pc-hv-2cpu (the pc with QEMU's Hyper-V enlightenments, hv-*)
 #
 #   tools/testing/vmtest/vmtest --backend ukvm -- tools/testing/clients/qemu-boot.sh
 #
 # The guest's /init checks that it sees exactly -smp CPUs and can run a task
-# on each, that the KVM CPUID signature is there ("Hypervisor detected: KVM"),
+# on each, that the KVM CPUID signature is there ("Hypervisor detected: KVM";
+# with hv-*: Microsoft Hyper-V's, and Linux takes the IPI and remote TLB
+# flush hypercalls and a Hyper-V clocksource),
 # that its memory is about -m, and that time advances across a sleep; then
 # prints QEMU-BOOT-PASS or QEMU-BOOT-FAIL and powers off (-no-reboot turns a
 # reset into an exit, so a panic ends the run too). The console streams as
 # "# " comments. No time limit here: a hang is the bed's to catch.
 #
 # usage: qemu-boot.sh [--accel kvm|tcg] [--kernel FILE] [CASE...]
-#   CASE  one of the names above without "qemu-" (default: all four);
+#   CASE  one of the names above without "qemu-" (default: all five);
 #   --accel tcg runs the same checks without KVM (to try the script itself).
 # exit:  0 all passed, 1 a boot failed, 4 skipped (no QEMU/kernel/busybox)
 
@@ -34,7 +37,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(microvm-1cpu microvm-2cpu pc-1cpu pc-2cpu)
+[ ${#cases[@]} -gt 0 ] || cases=(microvm-1cpu microvm-2cpu pc-1cpu pc-2cpu pc-hv-2cpu)
 
 GUEST_MEM_MB=256
 QEMU=qemu-system-x86_64
@@ -64,8 +67,8 @@ command -v cpio > /dev/null || skip_all "cpio not installed (apt-get install cpi
 tmp=$(mktemp -d /tmp/qemu-boot.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-# The guest's init. expect_cpus and expect_mem_mb come from the kernel
-# command line (unknown "k=v" parameters land in init's environment).
+# The guest's init. expect_cpus, expect_mem_mb and expect_hv come from the
+# kernel command line (unknown "k=v" parameters land in init's environment).
 make_initramfs() {
 	local root=$tmp/root
 	mkdir -p "$root"/bin "$root"/proc "$root"/sys "$root"/dev
@@ -94,8 +97,20 @@ done
 [ $ran = "$cpus" ]
 check "a task runs on every CPU" $? "$ran of $cpus"
 
-dmesg | grep -q 'Hypervisor detected: KVM'
-check "KVM CPUID signature" $? "$(dmesg | grep -m1 'Hypervisor detected' || echo none)"
+if [ "$expect_hv" = 1 ]; then
+	dmesg | grep -q 'Hypervisor detected: Microsoft Hyper-V'
+	check "Hyper-V CPUID signature" $? "$(dmesg | grep -m1 'Hypervisor detected' || echo none)"
+	dmesg | grep -q 'Hyper-V: Using IPI hypercalls'
+	check "IPIs by hypercall" $? "$(dmesg | grep -m1 'Hyper-V: privilege flags' || echo 'no Hyper-V flags line')"
+	dmesg | grep -q 'Using hypercall for remote TLB flush'
+	check "remote TLB flush by hypercall" $? "$(dmesg | grep -c -i hyper-v) Hyper-V lines"
+	cs=$(cat /sys/devices/system/clocksource/clocksource0/available_clocksource)
+	case $cs in *hyperv_clocksource*) st=0 ;; *) st=1 ;; esac
+	check "a Hyper-V clocksource" $st "$cs"
+else
+	dmesg | grep -q 'Hypervisor detected: KVM'
+	check "KVM CPUID signature" $? "$(dmesg | grep -m1 'Hypervisor detected' || echo none)"
+fi
 
 kb=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)
 [ "$kb" -le $((expect_mem_mb * 1024)) ] && [ "$kb" -ge $((expect_mem_mb * 1024 / 2)) ]
@@ -117,22 +132,27 @@ INIT
 # boot CASE N: one QEMU run, one KTAP line.
 boot() {
 	local machine=${1%-*} ncpu=${1##*-} n=$2 log=$tmp/$1.log st
+	local extra= cpu=() hv=0
 	ncpu=${ncpu%cpu}
-	local extra=
+	if [ "$machine" = pc-hv ]; then
+		# kvm=off: the Hyper-V leaves alone, as a Windows guest sees them.
+		machine=pc hv=1
+		cpu=(-cpu qemu64,kvm=off,hv-relaxed,hv-vpindex,hv-time,hv-synic,hv-stimer,hv-vapic,hv-tlbflush,hv-ipi,hv-runtime,hv-frequencies,hv-reset,hv-spinlocks=0xfff)
+	fi
 	case $machine in
 	# microvm's CMOS RTC is "broken or not accessible" to Linux, which
 	# finds out only after ~15 s of probing in the bed (mdelay() loops
 	# under TCG): skip that probe. pc's RTC works and stays probed.
 	microvm) extra=initcall_blacklist=cmos_init ;;
 	pc) ;;
-	*) echo "not ok $n qemu-$1 # unknown case (microvm-Ncpu or pc-Ncpu)"; return 1 ;;
+	*) echo "not ok $n qemu-$1 # unknown case (microvm-Ncpu, pc-Ncpu or pc-hv-Ncpu)"; return 1 ;;
 	esac
-	echo "# qemu-$1: $QEMU -accel $accel -M $machine -smp $ncpu -m $GUEST_MEM_MB, kernel $kernel"
+	echo "# qemu-$1: $QEMU -accel $accel -M $machine -smp $ncpu -m $GUEST_MEM_MB ${cpu[*]}, kernel $kernel"
 	# Serial to stdout, streamed as comments; its CRs dropped.
-	$QEMU -accel "$accel" -M "$machine" -smp "$ncpu" -m $GUEST_MEM_MB \
+	$QEMU -accel "$accel" -M "$machine" -smp "$ncpu" -m $GUEST_MEM_MB "${cpu[@]}" \
 		-nodefaults -no-user-config -display none -no-reboot \
 		-serial stdio -kernel "$kernel" -initrd "$tmp"/initramfs.cpio \
-		-append "console=ttyS0 loglevel=4 panic=-1 expect_cpus=$ncpu expect_mem_mb=$GUEST_MEM_MB $extra" \
+		-append "console=ttyS0 loglevel=4 panic=-1 expect_cpus=$ncpu expect_mem_mb=$GUEST_MEM_MB expect_hv=$hv $extra" \
 		< /dev/null 2>&1 | tr -d '\r' | tee "$log" | sed 's/^/# /'
 	st=${PIPESTATUS[0]}
 	if [ "$st" != 0 ]; then
