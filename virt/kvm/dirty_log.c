@@ -178,7 +178,7 @@ long kvm_vm_ioctl_enable_dirty_cap(struct kvm *kvm, void __user *argp)
 /* A slot id carries its address space in bits 16 and up, as upstream's. */
 static bool kvm_dirty_log_bad_id(u32 id)
 {
-	return (id >> 16) >= KVM_ADDRESS_SPACE_NUM ||
+	return (id >> 16) >= kvm_address_spaces() ||
 	       (u16)id >= KVM_USER_MEM_SLOTS;
 }
 

@@ -54,6 +54,13 @@ static const struct hideable_cap hideable_caps[] = {
 	{ "mp_state", KVM_CAP_MP_STATE, { KVM_GET_MP_STATE, KVM_SET_MP_STATE } },
 	{ "get_tsc_khz", KVM_CAP_GET_TSC_KHZ, { KVM_GET_TSC_KHZ } },
 	{ "tsc_control", KVM_CAP_TSC_CONTROL, { KVM_SET_TSC_KHZ } },
+	/*
+	 * SMM came with address spaces (Linux 4.5): hiding either leaves
+	 * none of it (kvm_smm_supported), and without address spaces a slot
+	 * id naming address space 1 is EINVAL (kvm_address_spaces).
+	 */
+	{ "x86_smm", KVM_CAP_X86_SMM, { KVM_SMI } },
+	{ "multi_address_space", KVM_CAP_MULTI_ADDRESS_SPACE, { } },
 };
 
 static DECLARE_BITMAP(hidden, ARRAY_SIZE(hideable_caps));
@@ -117,6 +124,13 @@ bool kvm_cap_hidden(long cap)
 		if (hideable_caps[i].cap == cap)
 			return true;
 	return false;
+}
+
+/* How many memslot address spaces a slot id may name. */
+int kvm_address_spaces(void)
+{
+	return kvm_cap_hidden(KVM_CAP_MULTI_ADDRESS_SPACE) ?
+	       1 : KVM_ADDRESS_SPACE_NUM;
 }
 
 /*

@@ -154,7 +154,7 @@ static int kvm_check_memory_region(const struct kvm_userspace_memory_region *m)
 	    !access_ok((void __user *)(unsigned long)m->userspace_addr,
 		       m->memory_size))
 		return -EINVAL;
-	if ((m->slot >> 16) >= KVM_ADDRESS_SPACE_NUM ||
+	if ((m->slot >> 16) >= kvm_address_spaces() ||
 	    (u16)m->slot >= KVM_USER_MEM_SLOTS)
 		return -EINVAL;
 	if (m->guest_phys_addr + m->memory_size < m->guest_phys_addr)

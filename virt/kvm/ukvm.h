@@ -193,6 +193,7 @@ long kvm_vm_check_extension(struct kvm *kvm, long ext);
 /* hide_caps= (hidden_caps.c): capabilities answered as absent. */
 bool kvm_cap_hidden(long cap);
 bool kvm_ioctl_hidden(unsigned int ioctl, unsigned long arg);
+int kvm_address_spaces(void);
 
 /*
  * Architecture hooks.  Ioctl hooks return -ENOTTY for ioctls they do not

@@ -60,9 +60,11 @@ int kvm_arch_vcpu_as_id(struct kvm_vcpu *vcpu)
 	return vcpu->arch.smm.in_smm ? 1 : 0;
 }
 
+/* Not with shadow paging, nor when hide_caps= makes ukvm an older kernel. */
 bool kvm_smm_supported(void)
 {
-	return !kvm_shadow_paging;
+	return !kvm_shadow_paging && !kvm_cap_hidden(KVM_CAP_X86_SMM) &&
+	       !kvm_cap_hidden(KVM_CAP_MULTI_ADDRESS_SPACE);
 }
 
 /* Switch the vCPU's view of memory; its TLB holds the other view's. */

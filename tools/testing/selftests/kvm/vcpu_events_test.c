@@ -352,6 +352,56 @@ static void bad_input(void)
 	kvm_vm_free(vm);
 }
 
+/*
+ * A kernel without SMM (ukvm with npt=0, or hide_caps=x86_smm or
+ * multi_address_space): SMM state is refused, KVM_SMI is unknown, and
+ * without address spaces a slot id naming address space 1 is EINVAL.
+ */
+static void without_smm(void)
+{
+	struct kvm_vcpu_events e, before;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	bool tested = false;
+	void *mem;
+
+	vm = vm_create_with_one_vcpu(&vcpu, guest_idle);
+	if (!vm_check_cap(vm, KVM_CAP_X86_SMM)) {
+		events_get(vcpu, &before);
+		TEST_ASSERT_EQ(before.flags, EVENTS_FLAGS_61);
+		TEST_ASSERT_EQ(before.smi.smm, 0);
+		e = before;
+		e.smi.smm = 1;
+		TEST_ASSERT_ERRNO(__vcpu_ioctl(vcpu, KVM_SET_VCPU_EVENTS, &e), EINVAL);
+		e = before;
+		e.smi.pending = 1;
+		TEST_ASSERT_ERRNO(__vcpu_ioctl(vcpu, KVM_SET_VCPU_EVENTS, &e), EINVAL);
+		expect_unchanged(vcpu, &before);
+		/* All-zero SMM state is fine: it is what GET reports. */
+		events_set(vcpu, &before);
+		/*
+		 * ENOTTY from a kernel built without SMM (6.4+), EINVAL (an
+		 * unknown vCPU ioctl) from one older than SMM (4.5).
+		 */
+		TEST_ASSERT_EQ(__vcpu_ioctl(vcpu, KVM_SMI, NULL), -1);
+		TEST_ASSERT(errno == ENOTTY || errno == EINVAL, "KVM_SMI: %s",
+			    ktap_errno_name(errno));
+		tested = true;
+	}
+	if (vm_check_cap(vm, KVM_CAP_MULTI_ADDRESS_SPACE) < 2) {
+		mem = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		TEST_ASSERT(mem != MAP_FAILED, "mmap");
+		TEST_ASSERT_ERRNO(__vm_set_user_memory_region(vm, (1u << 16) | 5, 0,
+							      0x40000000ULL, 0x10000, mem),
+				  EINVAL);
+		vm_set_user_memory_region(vm, 5, 0, 0x40000000ULL, 0x10000, mem);
+		tested = true;
+	}
+	kvm_vm_free(vm);
+	TEST_REQUIRE(tested, "the backend has SMM and address spaces");
+}
+
 /* ---- NMIs ---------------------------------------------------------------- */
 
 static void guest_report_nmis(void)
@@ -592,6 +642,7 @@ int main(void)
 		KTAP_CASE(reset_state),
 		KTAP_CASE(roundtrip),
 		KTAP_CASE(bad_input),
+		KTAP_CASE(without_smm),
 		KTAP_CASE(nmi_set_pending),
 		KTAP_CASE(nmi_masked_until_iret),
 		KTAP_CASE(nmi_pending_survives_restore),
