@@ -493,7 +493,8 @@ static long kvm_get_vcpu_events(struct kvm_vcpu *vcpu, void __user *argp)
 	kind = kvm_x86_ops->get_injection(vcpu, &slot);
 	if (kind == KVM_INJ_EXCEPTION)
 		ex = &slot;
-	if ((ex == &slot || ex->pending) && !kvm_exception_is_soft(ex->vector)) {
+	if ((ex == &slot || ex->pending) &&
+	    !kvm_exception_is_soft(ex->vector)) {
 		e.exception.injected = 1;
 		e.exception.nr = ex->vector;
 		e.exception.has_error_code = ex->has_error_code;
@@ -565,7 +566,7 @@ static long kvm_set_vcpu_events(struct kvm_vcpu *vcpu, void __user *argp)
 	ex->vector = e.exception.nr;
 	ex->has_error_code = e.exception.has_error_code;
 	ex->error_code = e.exception.error_code;
-	/* A software interrupt's INT n re-executes from RIP, as after an exit. */
+	/* A soft interrupt: its INT n runs again from RIP, as after an exit. */
 	vcpu->arch.interrupt.injected = e.interrupt.injected &&
 					!e.interrupt.soft;
 	vcpu->arch.interrupt.nr = e.interrupt.nr;

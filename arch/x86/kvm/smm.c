@@ -122,6 +122,18 @@ bool kvm_smm_wakes(struct kvm_vcpu *vcpu)
 	       (vcpu->arch.smm.smi_pending && !vcpu->arch.smm.in_smm);
 }
 
+/*
+ * An SMI, or an unmasked NMI, that could go if no event were being
+ * delivered: the backend then exits as soon as that delivery is done
+ * instead of at the guest's next exit (svm_vcpu_run).
+ */
+bool kvm_smi_nmi_waiting(struct kvm_vcpu *vcpu)
+{
+	if (kvm_smm_wakes(vcpu))
+		return true;
+	return atomic_read(&vcpu->arch.nmi_pending) && !vcpu->arch.nmi_masked;
+}
+
 bool kvm_smm_blocks_init(struct kvm_vcpu *vcpu)
 {
 	return vcpu->arch.smm.in_smm;

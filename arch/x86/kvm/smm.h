@@ -129,6 +129,7 @@ void kvm_smm_check_request(struct kvm_vcpu *vcpu);
 int kvm_smm_inject(struct kvm_vcpu *vcpu);
 /* Does a pending SMI end a HLT? */
 bool kvm_smm_wakes(struct kvm_vcpu *vcpu);
+bool kvm_smi_nmi_waiting(struct kvm_vcpu *vcpu);
 /* INIT waits while the vCPU is in SMM (APM vol 2, 10.3.3). */
 bool kvm_smm_blocks_init(struct kvm_vcpu *vcpu);
 int kvm_emulate_rsm(struct kvm_vcpu *vcpu);

@@ -17,6 +17,7 @@
 
 #include "svm.h"
 #include "mmu/shadow.h"
+#include "smm.h"
 
 /* CPUID Fn8000_0001 ECX[2] (APM vol 3, E.4.2): SVM is implemented. */
 #define CPUID_8000_0001_ECX_SVM		BIT(2)
@@ -473,13 +474,14 @@ static void svm_vcpu_run(struct kvm_vcpu *vcpu)
 		svm_shadow_enter(svm, &guest_paging);
 	vmcb->control.clean = svm_clean_before_run(svm, cpu);
 	/*
-	 * Interrupts are off: the IPI stays pending through VMRUN and makes
-	 * the guest exit once EVENTINJ is delivered (APM vol 2, 15.20).
+	 * An SMI or NMI waits behind the event in EVENTINJ: exit as soon as
+	 * it is delivered.  Interrupts are off, so a self-IPI stays pending
+	 * through VMRUN and exits at the first guest instruction boundary,
+	 * after the injection (APM vol 2, 15.20).
 	 */
-	if (svm->immediate_exit) {
-		svm->immediate_exit = false;
+	if ((vmcb->control.event_inj & SVM_EVTINJ_VALID) &&
+	    kvm_smi_nmi_waiting(vcpu))
 		smp_send_reschedule(cpu);
-	}
 	asm volatile("clgi" ::: "memory");
 	__svm_vcpu_run(svm->vmcb_pa, regs, sd->host_save_pa);
 	asm volatile("stgi" ::: "memory");

@@ -36,12 +36,10 @@ struct vcpu_svm {
 	int snap_cpu;
 	/*
 	 * NMI window without vNMI (svm_enable_nmi_window): a single step of
-	 * our own (its TF and the DR6 it clobbers), or an exit right after
-	 * the event in EVENTINJ is delivered (a self-IPI before VMRUN).
+	 * our own (its TF and the DR6 it clobbers).
 	 */
 	bool nmi_singlestep;
 	u64 nmi_step_dr6;
-	bool immediate_exit;
 };
 
 static inline struct vcpu_svm *to_svm(struct kvm_vcpu *vcpu)

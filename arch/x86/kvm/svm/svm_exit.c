@@ -96,18 +96,17 @@ static bool svm_end_nmi_singlestep(struct vcpu_svm *svm)
  * handler to complete (the IRET intercept exits before it runs), or for
  * EVENTINJ to be delivered.  The VINTR window would also wait for IF.
  * Without vNMI: single-step the guest one instruction (TF, #DB is always
- * intercepted), or exit right after the delivery.  A TF already set is
- * the guest's or the debugger's: its #DB exits anyway.
+ * intercepted); behind EVENTINJ, svm_vcpu_run exits right after the
+ * delivery.  A TF already set is the guest's or the debugger's: its #DB
+ * exits anyway.
  */
 void svm_enable_nmi_window(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_svm *svm = to_svm(vcpu);
 	struct vmcb *vmcb = svm->vmcb;
 
-	if (vmcb->control.event_inj & SVM_EVTINJ_VALID) {
-		svm->immediate_exit = true;
+	if (vmcb->control.event_inj & SVM_EVTINJ_VALID)
 		return;
-	}
 	if (!svm->nmi_singlestep) {
 		if (vmcb->save.rflags & X86_EFLAGS_TF)
 			return;
