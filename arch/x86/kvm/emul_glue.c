@@ -45,7 +45,7 @@ static bool gpa_is_ram(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 {
 	struct kvm_memory_slot *slot;
 
-	slot = kvm_gfn_to_memslot(vcpu->kvm, gpa >> PAGE_SHIFT);
+	slot = kvm_vcpu_gfn_to_memslot(vcpu, gpa >> PAGE_SHIFT);
 	return slot && !(write && (slot->flags & KVM_MEM_READONLY));
 }
 
@@ -59,7 +59,7 @@ static int emul_read_phys(struct x86_emul_ctxt *c, u64 gpa, void *val,
 
 	down_read(&vcpu->kvm->slots_lock);
 	if (gpa_is_ram(vcpu, gpa, false)) {
-		r = kvm_read_guest(vcpu->kvm, gpa, val, len);
+		r = kvm_vcpu_read_guest(vcpu, gpa, val, len);
 		up_read(&vcpu->kvm->slots_lock);
 		return r ? X86EMUL_UNHANDLED : X86EMUL_OK;
 	}
@@ -103,8 +103,8 @@ static int emul_read_pte(struct x86_emul_ctxt *c, u64 gpa, void *val,
 
 	down_read(&vcpu->kvm->slots_lock);
 	if (gpa_is_ram(vcpu, gpa, false))
-		r = kvm_read_guest(vcpu->kvm, gpa, val, len) ? X86EMUL_UNHANDLED :
-							       X86EMUL_OK;
+		r = kvm_vcpu_read_guest(vcpu, gpa, val, len) ?
+			X86EMUL_UNHANDLED : X86EMUL_OK;
 	up_read(&vcpu->kvm->slots_lock);
 	return r;
 }
@@ -119,7 +119,7 @@ static int emul_write_phys(struct x86_emul_ctxt *c, u64 gpa, const void *val,
 
 	down_read(&vcpu->kvm->slots_lock);
 	if (gpa_is_ram(vcpu, gpa, true)) {
-		r = kvm_write_guest(vcpu->kvm, gpa, val, len);
+		r = kvm_vcpu_write_guest(vcpu, gpa, val, len);
 		up_read(&vcpu->kvm->slots_lock);
 		/* npt=0: it may be a guest page table (mmu/shadow.c). */
 		if (!r && kvm_shadow_paging)
@@ -194,7 +194,7 @@ static int emul_cmpxchg_phys(struct x86_emul_ctxt *c, u64 gpa,
 		return X86EMUL_IO_QUEUED;	/* split: read + write */
 
 	down_read(&vcpu->kvm->slots_lock);
-	slot = kvm_gfn_to_memslot(vcpu->kvm, gpa >> PAGE_SHIFT);
+	slot = kvm_vcpu_gfn_to_memslot(vcpu, gpa >> PAGE_SHIFT);
 	if (!slot || (slot->flags & KVM_MEM_READONLY)) {
 		up_read(&vcpu->kvm->slots_lock);
 		return X86EMUL_IO_QUEUED;
@@ -209,7 +209,7 @@ static int emul_cmpxchg_phys(struct x86_emul_ctxt *c, u64 gpa,
 	unpin_user_pages_dirty_lock(&page, 1, true);
 	if (ok) {	/* a write on the guest's behalf: dirty log */
 		down_read(&vcpu->kvm->slots_lock);
-		kvm_mark_page_dirty(vcpu->kvm, gpa >> PAGE_SHIFT);
+		kvm_vcpu_mark_page_dirty(vcpu, gpa >> PAGE_SHIFT);
 		up_read(&vcpu->kvm->slots_lock);
 		if (kvm_shadow_paging)
 			kvm_shadow_guest_write(vcpu, gpa, len);
@@ -487,7 +487,7 @@ static void kvm_emul_setup(struct kvm_vcpu *vcpu, struct x86_emul_ctxt *c)
 	for (i = 0; i < X86_NR_GPRS; i++)
 		c->regs[i] = kvm_reg_read(vcpu, i);
 	c->rip = kvm_rip_read(vcpu);
-	/* A trap after the instruction is ours to raise: see kvm_emul_commit. */
+	/* A trap after the instruction is ours to raise (kvm_emul_commit). */
 	c->rflags = kvm_get_rflags(vcpu) & ~X86_EFLAGS_TF;
 }
 
@@ -622,7 +622,7 @@ static int complete_emulated_io(struct kvm_vcpu *vcpu)
 	struct kvm_emul_start start = { };
 
 	if (m->nr_wr) {
-		/* The instruction is done; its write fragments go out in turn. */
+		/* The instruction is done: its write fragments go in turn */
 		if (++m->wr_pos < m->nr_wr) {
 			mmio_write_exit(vcpu);
 			vcpu->arch.complete_userspace_io = complete_emulated_io;

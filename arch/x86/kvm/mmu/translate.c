@@ -14,7 +14,7 @@ static int translate_read_pte(void *opaque, u64 gpa, u64 *pte,
 	struct kvm_vcpu *vcpu = opaque;
 
 	*pte = 0;
-	return kvm_read_guest(vcpu->kvm, gpa, pte, size) ? -1 : 0;
+	return kvm_vcpu_read_guest(vcpu, gpa, pte, size) ? -1 : 0;
 }
 
 static int translate_cmpxchg_pte(void *opaque, u64 gpa, u64 old, u64 new,

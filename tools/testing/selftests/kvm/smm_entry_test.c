@@ -10,7 +10,7 @@
  * registers, tells the host with an OUT, replaces the saved RBX and
  * executes RSM; the guest then finds the new RBX.  The host checks the
  * entry state, the save area through its own mapping of SMRAM, that only
- * SMM sees SMRAM, save/restore of a vCPU in SMM into a new VM, an INIT
+ * SMM sees SMRAM (the emulator's too), save/restore of a vCPU in SMM into a new VM, an INIT
  * and an SMI held back until RSM, a save area RSM refuses (shutdown), dirty
  * logging of SMRAM, and the errors upstream KVM gives.
  */
@@ -132,6 +132,23 @@ asm(".pushsection .rodata.smm16, \"a\"\n"
     ".popsection\n");
 extern const uint8_t smm_bad_cr0_start[], smm_bad_cr0_end[];
 
+/*
+ * A handler whose first instruction is emulated: a byte read of MMIO
+ * (no memslot there), reported with an OUT.  Fetching and decoding it
+ * must read the handler from SMRAM, not from address space 0.
+ */
+#define SMM_MMIO_GPA		0xd0000000u
+asm(".pushsection .rodata.smm16, \"a\"\n"
+    ".code16\n"
+    "smm_mmio_start:\n"
+    "	movl $0xd0000000, %ebx\n"
+    "	addr32 movb (%ebx), %al\n"
+    "	outb %al, $0x5c\n"
+    "	rsm\n"
+    "smm_mmio_end:\n"
+    ".code64\n"
+    ".popsection\n");
+extern const uint8_t smm_mmio_start[], smm_mmio_end[];
 
 /*
  * Guest functions that load RBX, execute one instruction after which the
@@ -791,6 +808,46 @@ static void errors(void)
 	kvm_vm_free(vm);
 }
 
+/* An instruction emulated in SMM: fetched from SMRAM, its MMIO read exits. */
+static void mmio_in_smm(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	struct ucall uc;
+	uint8_t *smram;
+
+	require_smm();
+	vm = vm_create_with_one_vcpu(&vcpu, guest_kvm_smi);
+	smram = smram_add(vcpu, 0);
+	memcpy(smram + SMM_HANDLER, smm_mmio_start,
+	       smm_mmio_end - smm_mmio_start);
+
+	expect_mark(vcpu, &s);
+	TEST_ASSERT_OK(__vcpu_ioctl(vcpu, KVM_SMI, NULL));
+	vcpu_run(vcpu);
+	TEST_ASSERT_EXIT(vcpu, KVM_EXIT_MMIO);
+	TEST_ASSERT_EQ(vcpu->run->mmio.phys_addr, SMM_MMIO_GPA);
+	TEST_ASSERT_EQ(vcpu->run->mmio.len, 1);
+	TEST_ASSERT_EQ(vcpu->run->mmio.is_write, 0);
+	TEST_ASSERT(vcpu->run->flags & KVM_RUN_X86_SMM, "flags 0x%x",
+		    vcpu->run->flags);
+	vcpu->run->mmio.data[0] = 0xa5;
+
+	vcpu_run(vcpu);
+	TEST_ASSERT_EXIT(vcpu, KVM_EXIT_IO);
+	TEST_ASSERT_EQ(vcpu->run->io.port, PORT_SMM);
+	vcpu_regs_get(vcpu, &r);
+	TEST_ASSERT_EQ(r.rax & 0xff, 0xa5);
+
+	/* RSM: back where the SMI came, RBX as it was. */
+	vcpu_expect_sync(vcpu, &uc);
+	TEST_ASSERT_EQ(uc.args[0], RBX_BEFORE);
+	vcpu_expect_done(vcpu);
+	kvm_vm_free(vm);
+}
+
 int main(void)
 {
 	static const struct ktap_case cases[] = {
@@ -798,6 +855,7 @@ int main(void)
 		KTAP_CASE(smi_self_ipi_x2apic),
 		KTAP_CASE(smi_self_ipi_xapic),
 		KTAP_CASE(smram_only_in_smm),
+		KTAP_CASE(mmio_in_smm),
 		KTAP_CASE(save_restore_in_smm),
 		KTAP_CASE(init_latched_in_smm),
 		KTAP_CASE(smi_pending_in_smm),
