@@ -567,32 +567,9 @@ static void guest_sweep(uint64_t base, uint64_t npages)
 /* The vCPU's "exits" statistic (KVM_GET_STATS_FD), which both backends keep. */
 static uint64_t vcpu_exits(struct kvm_vcpu *vcpu)
 {
-	int fd = __vcpu_ioctl(vcpu, KVM_GET_STATS_FD, NULL);
-	struct kvm_stats_header h;
 	uint64_t val = 0;
-	bool found = false;
-	size_t dsz;
-	char *descs;
-	uint32_t i;
 
-	TEST_ASSERT(fd >= 0, "KVM_GET_STATS_FD: %s", ktap_errno_name(errno));
-	TEST_ASSERT(pread(fd, &h, sizeof(h), 0) == sizeof(h), "stats header");
-	dsz = sizeof(struct kvm_stats_desc) + h.name_size;
-	descs = malloc(dsz * h.num_desc);
-	TEST_ASSERT(descs && pread(fd, descs, dsz * h.num_desc, h.desc_offset) ==
-		    (ssize_t)(dsz * h.num_desc), "stats descriptors");
-	for (i = 0; i < h.num_desc && !found; i++) {
-		struct kvm_stats_desc *d = (void *)(descs + i * dsz);
-
-		if (strcmp(d->name, "exits"))
-			continue;
-		TEST_ASSERT(pread(fd, &val, sizeof(val), h.data_offset + d->offset) ==
-			    sizeof(val), "stats data");
-		found = true;
-	}
-	free(descs);
-	close(fd);
-	if (!found)
+	if (!vcpu_stat_read(vcpu, "exits", &val))
 		ktap_skip("no \"exits\" vCPU statistic");
 	return val;
 }

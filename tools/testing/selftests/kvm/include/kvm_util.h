@@ -137,6 +137,8 @@ uint64_t vm_alloc(struct kvm_vm *vm, uint64_t size);
 
 /* vCPUs */
 struct kvm_vcpu *vm_vcpu_add(struct kvm_vm *vm, uint32_t id, void *guest_code);
+/* The vCPU statistic @name (KVM_GET_STATS_FD) in *val; false if none. */
+bool vcpu_stat_read(struct kvm_vcpu *vcpu, const char *name, uint64_t *val);
 struct kvm_vcpu *vm_vcpu_add_bare(struct kvm_vm *vm, uint32_t id);
 int __vcpu_run(struct kvm_vcpu *vcpu);
 void vcpu_run(struct kvm_vcpu *vcpu);

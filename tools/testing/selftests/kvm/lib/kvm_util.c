@@ -454,3 +454,32 @@ void vcpu_describe_exit(struct kvm_vcpu *vcpu, char *buf, size_t len)
 	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) == 0)
 		snprintf(buf, len, ", rip 0x%llx", (unsigned long long)regs.rip);
 }
+
+bool vcpu_stat_read(struct kvm_vcpu *vcpu, const char *name, uint64_t *val)
+{
+	int fd = __vcpu_ioctl(vcpu, KVM_GET_STATS_FD, NULL);
+	struct kvm_stats_header h;
+	bool found = false;
+	size_t dsz;
+	char *descs;
+	uint32_t i;
+
+	TEST_ASSERT(fd >= 0, "KVM_GET_STATS_FD: %s", ktap_errno_name(errno));
+	TEST_ASSERT(pread(fd, &h, sizeof(h), 0) == sizeof(h), "stats header");
+	dsz = sizeof(struct kvm_stats_desc) + h.name_size;
+	descs = malloc(dsz * h.num_desc);
+	TEST_ASSERT(descs && pread(fd, descs, dsz * h.num_desc, h.desc_offset) ==
+		    (ssize_t)(dsz * h.num_desc), "stats descriptors");
+	for (i = 0; i < h.num_desc && !found; i++) {
+		struct kvm_stats_desc *d = (void *)(descs + i * dsz);
+
+		if (strcmp(d->name, name))
+			continue;
+		TEST_ASSERT(pread(fd, val, sizeof(*val), h.data_offset + d->offset) ==
+			    sizeof(*val), "stats data");
+		found = true;
+	}
+	free(descs);
+	close(fd);
+	return found;
+}
