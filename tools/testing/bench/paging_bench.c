@@ -44,19 +44,12 @@ static void report(const char *name, uint64_t ns, uint64_t n)
 	printf("BENCH %s %.0f %llu\n", name, (double)ns / n, (unsigned long long)n);
 }
 
-static uint64_t alloc_zeroed(struct kvm_vm *vm, uint64_t size)
-{
-	uint64_t gpa = vm_alloc(vm, size);
-
-	memset(addr_gpa2hva(vm, gpa), 0, size);
-	return gpa;
-}
-
 /* PML4[1] of @pml4 -> PDPT -> PD -> PT; returns the PT. */
 static uint64_t map_region(struct kvm_vm *vm, uint64_t pml4)
 {
-	uint64_t pdpt = alloc_zeroed(vm, PAGE_SIZE), pd = alloc_zeroed(vm, PAGE_SIZE);
-	uint64_t pt = alloc_zeroed(vm, PAGE_SIZE);
+	uint64_t pdpt = vm_alloc_zeroed(vm, PAGE_SIZE);
+	uint64_t pd = vm_alloc_zeroed(vm, PAGE_SIZE);
+	uint64_t pt = vm_alloc_zeroed(vm, PAGE_SIZE);
 
 	((uint64_t *)addr_gpa2hva(vm, pml4))[1] = pdpt | PTE_PRESENT | PTE_WRITABLE;
 	((uint64_t *)addr_gpa2hva(vm, pdpt))[0] = pd | PTE_PRESENT | PTE_WRITABLE;
@@ -91,7 +84,7 @@ static void bench_page_fault(uint64_t rounds)
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm = vm_create_with_one_vcpu(&vcpu, guest_page_fault);
 	uint64_t pt = map_region(vm, VM_PML4_GPA);
-	uint64_t pages = alloc_zeroed(vm, PT_ENTRIES * PAGE_SIZE);
+	uint64_t pages = vm_alloc_zeroed(vm, PT_ENTRIES * PAGE_SIZE);
 	uint64_t t0;
 
 	vcpu_args_set(vcpu, 3, pt, pages, rounds);
@@ -118,13 +111,13 @@ static void bench_cr3_switch(uint64_t n)
 {
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm = vm_create_with_one_vcpu(&vcpu, guest_cr3_switch);
-	uint64_t spaces = alloc_zeroed(vm, PAGE_SIZE), t0;
+	uint64_t spaces = vm_alloc_zeroed(vm, PAGE_SIZE), t0;
 	uint64_t *s = addr_gpa2hva(vm, spaces);
 	int i;
 
 	for (i = 0; i < NR_SPACES; i++) {
-		uint64_t pml4 = alloc_zeroed(vm, PAGE_SIZE);
-		uint64_t pt, page = alloc_zeroed(vm, PAGE_SIZE);
+		uint64_t pml4 = vm_alloc_zeroed(vm, PAGE_SIZE);
+		uint64_t pt, page = vm_alloc_zeroed(vm, PAGE_SIZE);
 
 		/* The identity map (PML4 slot 0) is shared by all. */
 		((uint64_t *)addr_gpa2hva(vm, pml4))[0] =

@@ -738,14 +738,6 @@ static uint64_t vcpu_stat(struct kvm_vcpu *vcpu, const char *name)
 	return val;
 }
 
-static uint64_t alloc_zeroed(struct kvm_vm *vm)
-{
-	uint64_t gpa = vm_alloc(vm, PAGE_SIZE);
-
-	memset(addr_gpa2hva(vm, gpa), 0, PAGE_SIZE);
-	return gpa;
-}
-
 static void edit_flush(struct kvm_cpuid2 *c)
 {
 	/* Remote flushes and the Ex forms are offered. */
@@ -762,12 +754,12 @@ static void flush_hypercall(void)
 
 	for (i = 0; i < 2; i++)
 		vcpus[i] = vm_vcpu_add(vm, i, guest_flush);
-	pdpt = alloc_zeroed(vm);
-	pd = alloc_zeroed(vm);
-	s.pt = alloc_zeroed(vm);
-	s.input = alloc_zeroed(vm);
+	pdpt = vm_alloc_zeroed(vm, PAGE_SIZE);
+	pd = vm_alloc_zeroed(vm, PAGE_SIZE);
+	s.pt = vm_alloc_zeroed(vm, PAGE_SIZE);
+	s.input = vm_alloc_zeroed(vm, PAGE_SIZE);
 	for (i = 0; i < 2; i++) {
-		s.pages[i] = alloc_zeroed(vm);
+		s.pages[i] = vm_alloc_zeroed(vm, PAGE_SIZE);
 		*(uint64_t *)addr_gpa2hva(vm, s.pages[i]) = MAGIC + i;
 	}
 	((uint64_t *)addr_gpa2hva(vm, VM_PML4_GPA))[1] = pdpt | PTE_PRESENT |
@@ -776,7 +768,7 @@ static void flush_hypercall(void)
 	((uint64_t *)addr_gpa2hva(vm, pd))[0] = s.pt | PTE_PRESENT | PTE_WRITABLE;
 	((uint64_t *)addr_gpa2hva(vm, s.pt))[0] = s.pages[0] | PTE_PRESENT |
 						  PTE_WRITABLE;
-	arg = alloc_zeroed(vm);
+	arg = vm_alloc_zeroed(vm, PAGE_SIZE);
 	memcpy(addr_gpa2hva(vm, arg), &s, sizeof(s));
 	for (i = 0; i < 2; i++) {
 		vcpu_set_hv_cpuid(vcpus[i], edit_flush);

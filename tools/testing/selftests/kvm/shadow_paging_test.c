@@ -51,22 +51,14 @@ static uint64_t *gpa_ptr(struct kvm_vm *vm, uint64_t gpa)
 	return addr_gpa2hva(vm, gpa);
 }
 
-static uint64_t alloc_page_zeroed(struct kvm_vm *vm)
-{
-	uint64_t gpa = vm_alloc(vm, PAGE_SIZE);
-
-	memset(gpa_ptr(vm, gpa), 0, PAGE_SIZE);
-	return gpa;
-}
-
 /* PML4[1] of @pml4 -> PDPT -> PD -> an empty PT mapping TEST_VA. */
 static void map_test_region(struct kvm_vm *vm, uint64_t pml4,
 			    struct test_tables *t)
 {
 	t->pml4 = pml4;
-	t->pdpt = alloc_page_zeroed(vm);
-	t->pd = alloc_page_zeroed(vm);
-	t->pt = alloc_page_zeroed(vm);
+	t->pdpt = vm_alloc_zeroed(vm, PAGE_SIZE);
+	t->pd = vm_alloc_zeroed(vm, PAGE_SIZE);
+	t->pt = vm_alloc_zeroed(vm, PAGE_SIZE);
 	gpa_ptr(vm, pml4)[1] = t->pdpt | PTE_PRESENT | PTE_WRITABLE;
 	gpa_ptr(vm, t->pdpt)[0] = t->pd | PTE_PRESENT | PTE_WRITABLE;
 	gpa_ptr(vm, t->pd)[0] = t->pt | PTE_PRESENT | PTE_WRITABLE;
@@ -74,7 +66,7 @@ static void map_test_region(struct kvm_vm *vm, uint64_t pml4,
 
 static uint64_t data_page(struct kvm_vm *vm, uint64_t value)
 {
-	uint64_t gpa = alloc_page_zeroed(vm);
+	uint64_t gpa = vm_alloc_zeroed(vm, PAGE_SIZE);
 
 	gpa_ptr(vm, gpa)[0] = value;
 	return gpa;
@@ -281,12 +273,12 @@ static void cr3_switches(void)
 	struct kvm_vcpu *vcpu;
 	struct test_tables t;
 	struct kvm_vm *vm = create_vm(&vcpu, guest_cr3_switches, &t);
-	uint64_t spaces = alloc_page_zeroed(vm);
+	uint64_t spaces = vm_alloc_zeroed(vm, PAGE_SIZE);
 	uint64_t *s = gpa_ptr(vm, spaces);
 	int i;
 
 	for (i = 0; i < NR_SPACES; i++) {
-		uint64_t pml4 = alloc_page_zeroed(vm);
+		uint64_t pml4 = vm_alloc_zeroed(vm, PAGE_SIZE);
 
 		/* The identity map (PML4 slot 0) is shared by all. */
 		gpa_ptr(vm, pml4)[0] = gpa_ptr(vm, VM_PML4_GPA)[0];
@@ -424,7 +416,7 @@ static void own_tables(void)
 	struct test_tables t;
 	struct kvm_vm *vm = create_vm(&vcpu, guest_own_tables, &t);
 	uint64_t a = data_page(vm, MAGIC_A), b = data_page(vm, MAGIC_B);
-	uint64_t pt2 = alloc_page_zeroed(vm);
+	uint64_t pt2 = vm_alloc_zeroed(vm, PAGE_SIZE);
 
 	gpa_ptr(vm, pt2)[0] = a | PTE_PRESENT | PTE_WRITABLE;
 	gpa_ptr(vm, pt2)[1] = pt2 | PTE_PRESENT | PTE_WRITABLE;
@@ -677,7 +669,8 @@ static void table_two_levels(void)
 	struct test_tables tt;
 	struct kvm_vm *vm = create_vm(&vcpu, guest_table_two_levels, &tt);
 	uint64_t d1 = data_page(vm, MAGIC_A), d2 = data_page(vm, MAGIC_B);
-	uint64_t q = alloc_page_zeroed(vm), r = alloc_page_zeroed(vm);
+	uint64_t q = vm_alloc_zeroed(vm, PAGE_SIZE);
+	uint64_t r = vm_alloc_zeroed(vm, PAGE_SIZE);
 	uint64_t t = tt.pt, rw = PTE_PRESENT | PTE_WRITABLE;
 
 	gpa_ptr(vm, tt.pdpt)[1] = t | rw;
@@ -737,8 +730,9 @@ static void shared_tables(void)
 	struct test_tables t, tb;
 	struct kvm_vm *vm = create_vm(&vcpu, guest_shared_tables, &t);
 	uint64_t a = data_page(vm, MAGIC_A), b = data_page(vm, MAGIC_B);
-	uint64_t pml4_b = alloc_page_zeroed(vm), pml4_c = alloc_page_zeroed(vm);
-	uint64_t pt2 = alloc_page_zeroed(vm);
+	uint64_t pml4_b = vm_alloc_zeroed(vm, PAGE_SIZE);
+	uint64_t pml4_c = vm_alloc_zeroed(vm, PAGE_SIZE);
+	uint64_t pt2 = vm_alloc_zeroed(vm, PAGE_SIZE);
 	uint64_t rw = PTE_PRESENT | PTE_WRITABLE;
 
 	TEST_ASSERT(a < (1ULL << 32) && b < (1ULL << 32), "pages above 4 GiB");
@@ -833,7 +827,8 @@ static void legacy_paging(bool pae)
 	struct kvm_vm *vm = vm_create_with_one_vcpu(&vcpu, NULL);
 	uint64_t large = pae ? LARGE_PAGE_SIZE : 4ULL << 20;
 	uint64_t a = data_page(vm, 0x1111aaaa), b = data_page(vm, 0x2222bbbb);
-	uint64_t pt = alloc_page_zeroed(vm), root = alloc_page_zeroed(vm);
+	uint64_t pt = vm_alloc_zeroed(vm, PAGE_SIZE);
+	uint64_t root = vm_alloc_zeroed(vm, PAGE_SIZE);
 	uint64_t code = (uint64_t)(uintptr_t)legacy_paging_code;
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
@@ -842,7 +837,8 @@ static void legacy_paging(bool pae)
 	TEST_ASSERT(vm->alloc_end <= LEGACY_IDENTITY && code < LEGACY_IDENTITY,
 		    "memslot 0 beyond the 32-bit identity map");
 	if (pae) {
-		uint64_t pd0 = alloc_page_zeroed(vm), pd1 = alloc_page_zeroed(vm);
+		uint64_t pd0 = vm_alloc_zeroed(vm, PAGE_SIZE);
+		uint64_t pd1 = vm_alloc_zeroed(vm, PAGE_SIZE);
 
 		/* PDPTEs have P only (APM vol 2, 5.3.3). */
 		gpa_ptr(vm, root)[0] = pd0 | PTE_PRESENT;

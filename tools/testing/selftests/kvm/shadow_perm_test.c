@@ -28,14 +28,6 @@ static uint64_t *gpa_ptr(struct kvm_vm *vm, uint64_t gpa)
 	return addr_gpa2hva(vm, gpa);
 }
 
-static uint64_t alloc_page_zeroed(struct kvm_vm *vm)
-{
-	uint64_t gpa = vm_alloc(vm, PAGE_SIZE);
-
-	memset(gpa_ptr(vm, gpa), 0, PAGE_SIZE);
-	return gpa;
-}
-
 static inline void set_cr4(uint64_t v)
 {
 	asm volatile("mov %0, %%cr4" : : "r"(v) : "memory");
@@ -81,9 +73,9 @@ static struct kvm_vm *create_user_vm(struct kvm_vcpu **vcpu, void *guest_code,
 	uint64_t flags = PTE_PRESENT | PTE_WRITABLE | PTE_USER;
 
 	vm_install_pf_handler(vm);
-	t->pdpt = alloc_page_zeroed(vm);
-	t->pd = alloc_page_zeroed(vm);
-	t->pt = alloc_page_zeroed(vm);
+	t->pdpt = vm_alloc_zeroed(vm, PAGE_SIZE);
+	t->pd = vm_alloc_zeroed(vm, PAGE_SIZE);
+	t->pt = vm_alloc_zeroed(vm, PAGE_SIZE);
 	gpa_ptr(vm, VM_PML4_GPA)[1] = t->pdpt | flags;
 	gpa_ptr(vm, t->pdpt)[0] = t->pd | flags;
 	gpa_ptr(vm, t->pd)[0] = t->pt | flags;
@@ -138,7 +130,8 @@ static void wp0_smep(void)
 	struct kvm_vcpu *vcpu;
 	struct test_tables t;
 	struct kvm_vm *vm = create_user_vm(&vcpu, guest_wp0_smep, &t);
-	uint64_t u = alloc_page_zeroed(vm), s = alloc_page_zeroed(vm);
+	uint64_t u = vm_alloc_zeroed(vm, PAGE_SIZE);
+	uint64_t s = vm_alloc_zeroed(vm, PAGE_SIZE);
 
 	require_cpuid7(vcpu, CPUID7_EBX_SMEP, "SMEP");
 	((uint8_t *)gpa_ptr(vm, u))[CODE_OFF] = RET_OPCODE;
@@ -225,8 +218,9 @@ static void smap(void)
 	struct kvm_vcpu *vcpu;
 	struct test_tables t;
 	struct kvm_vm *vm = create_user_vm(&vcpu, guest_smap, &t);
-	uint64_t u = alloc_page_zeroed(vm);
-	uint64_t gs = alloc_page_zeroed(vm), gu = alloc_page_zeroed(vm);
+	uint64_t u = vm_alloc_zeroed(vm, PAGE_SIZE);
+	uint64_t gs = vm_alloc_zeroed(vm, PAGE_SIZE);
+	uint64_t gu = vm_alloc_zeroed(vm, PAGE_SIZE);
 	uint64_t *gdt = gpa_ptr(vm, VM_GDT_GPA);
 
 	require_cpuid7(vcpu, CPUID7_EBX_SMAP, "SMAP");
@@ -392,8 +386,10 @@ static void wp0_user(void)
 	struct kvm_vcpu *vcpu;
 	struct test_tables t;
 	struct kvm_vm *vm = create_user_vm(&vcpu, guest_wp0_user, &t);
-	uint64_t u = alloc_page_zeroed(vm), sp = alloc_page_zeroed(vm);
-	uint64_t code = alloc_page_zeroed(vm), stack = alloc_page_zeroed(vm);
+	uint64_t u = vm_alloc_zeroed(vm, PAGE_SIZE);
+	uint64_t sp = vm_alloc_zeroed(vm, PAGE_SIZE);
+	uint64_t code = vm_alloc_zeroed(vm, PAGE_SIZE);
+	uint64_t stack = vm_alloc_zeroed(vm, PAGE_SIZE);
 	uint64_t kstack = vm_alloc(vm, 4 * PAGE_SIZE);
 	uint64_t *gdt = gpa_ptr(vm, VM_GDT_GPA), *idt = gpa_ptr(vm, VM_IDT_GPA);
 	uint64_t h, *tss_rsp0;

@@ -31,14 +31,6 @@ static uint64_t *gpa_ptr(struct kvm_vm *vm, uint64_t gpa)
 	return addr_gpa2hva(vm, gpa);
 }
 
-static uint64_t alloc_page_zeroed(struct kvm_vm *vm)
-{
-	uint64_t gpa = vm_alloc(vm, PAGE_SIZE);
-
-	memset(gpa_ptr(vm, gpa), 0, PAGE_SIZE);
-	return gpa;
-}
-
 static inline void invlpg(uint64_t va)
 {
 	asm volatile("invlpg (%0)" : : "r"(va) : "memory");
@@ -62,15 +54,16 @@ static struct kvm_vm *create_vm(struct kvm_vcpu **vcpu, void *guest_code,
 				uint32_t flags, uint64_t *a, uint64_t *b)
 {
 	struct kvm_vm *vm = vm_create_with_one_vcpu(vcpu, guest_code);
-	uint64_t pdpt = alloc_page_zeroed(vm), pd = alloc_page_zeroed(vm);
+	uint64_t pdpt = vm_alloc_zeroed(vm, PAGE_SIZE);
+	uint64_t pd = vm_alloc_zeroed(vm, PAGE_SIZE);
 
 	vm_install_pf_handler(vm);
 	vm_add_memory(vm, TABLES_SLOT, flags, TABLES_GPA, TABLES_SIZE);
 	gpa_ptr(vm, VM_PML4_GPA)[1] = pdpt | PTE_PRESENT | PTE_WRITABLE;
 	gpa_ptr(vm, pdpt)[0] = pd | PTE_PRESENT | PTE_WRITABLE;
 	gpa_ptr(vm, pd)[0] = TABLES_GPA | PTE_PRESENT | PTE_WRITABLE;
-	*a = alloc_page_zeroed(vm);
-	*b = alloc_page_zeroed(vm);
+	*a = vm_alloc_zeroed(vm, PAGE_SIZE);
+	*b = vm_alloc_zeroed(vm, PAGE_SIZE);
 	gpa_ptr(vm, *a)[0] = MAGIC_A;
 	gpa_ptr(vm, *b)[0] = MAGIC_B;
 	return vm;

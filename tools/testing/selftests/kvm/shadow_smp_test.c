@@ -127,14 +127,6 @@ static uint64_t *gpa_ptr(struct kvm_vm *vm, uint64_t gpa)
 	return addr_gpa2hva(vm, gpa);
 }
 
-static uint64_t alloc_page_zeroed(struct kvm_vm *vm)
-{
-	uint64_t gpa = vm_alloc(vm, PAGE_SIZE);
-
-	memset(gpa_ptr(vm, gpa), 0, PAGE_SIZE);
-	return gpa;
-}
-
 /*
  * NR_VCPUS vCPUs at @guest_code; PML4[1] -> PDPT -> PD -> PT (PT2 spare),
  * data pages whose first word is MAGIC + their index.
@@ -145,7 +137,7 @@ static struct kvm_vm *create_smp_vm(struct kvm_vcpu **vcpus, void *guest_code,
 	struct kvm_vm *vm = vm_create(VM_MODE_LONG, 0);
 	uint64_t *idt = gpa_ptr(vm, VM_IDT_GPA);
 	uint64_t h = (uint64_t)(uintptr_t)smp_pf_handler;
-	uint64_t pdpt = alloc_page_zeroed(vm);
+	uint64_t pdpt = vm_alloc_zeroed(vm, PAGE_SIZE);
 	unsigned int i;
 
 	for (i = 0; i < NR_VCPUS; i++)
@@ -154,11 +146,11 @@ static struct kvm_vm *create_smp_vm(struct kvm_vcpu **vcpus, void *guest_code,
 			     (0x8eULL << 40) | (((h >> 16) & 0xffff) << 48);
 	idt[2 * PF_VECTOR + 1] = h >> 32;
 
-	s->pd = alloc_page_zeroed(vm);
-	s->pt = alloc_page_zeroed(vm);
-	s->pt2 = alloc_page_zeroed(vm);
+	s->pd = vm_alloc_zeroed(vm, PAGE_SIZE);
+	s->pt = vm_alloc_zeroed(vm, PAGE_SIZE);
+	s->pt2 = vm_alloc_zeroed(vm, PAGE_SIZE);
 	for (i = 0; i < NR_PAGES; i++) {
-		s->pages[i] = alloc_page_zeroed(vm);
+		s->pages[i] = vm_alloc_zeroed(vm, PAGE_SIZE);
 		gpa_ptr(vm, s->pages[i])[0] = MAGIC + i;
 	}
 	gpa_ptr(vm, VM_PML4_GPA)[1] = pdpt | PTE_PRESENT | PTE_WRITABLE;
@@ -170,7 +162,7 @@ static struct kvm_vm *create_smp_vm(struct kvm_vcpu **vcpus, void *guest_code,
 /* The setup, copied into the guest's memory at a page of its own. */
 static uint64_t setup_to_guest(struct kvm_vm *vm, const struct smp_setup *s)
 {
-	uint64_t gpa = alloc_page_zeroed(vm);
+	uint64_t gpa = vm_alloc_zeroed(vm, PAGE_SIZE);
 
 	memcpy(gpa_ptr(vm, gpa), s, sizeof(*s));
 	return gpa;

@@ -127,6 +127,8 @@ void vm_delete_memory(struct kvm_vm *vm, uint32_t slot);
 void vm_move_memory(struct kvm_vm *vm, uint32_t slot, uint64_t new_gpa);
 void *addr_gpa2hva(struct kvm_vm *vm, uint64_t gpa);
 uint64_t vm_alloc(struct kvm_vm *vm, uint64_t size);
+/* The same, zeroed (guest page tables, data pages). */
+uint64_t vm_alloc_zeroed(struct kvm_vm *vm, uint64_t size);
 
 /* Identity mapping: a guest virtual address is its guest physical address. */
 #define addr_gva2hva(vm, gva) addr_gpa2hva(vm, (uint64_t)(uintptr_t)(gva))

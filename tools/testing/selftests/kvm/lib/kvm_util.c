@@ -182,6 +182,14 @@ uint64_t vm_alloc(struct kvm_vm *vm, uint64_t size)
 	return gpa;
 }
 
+uint64_t vm_alloc_zeroed(struct kvm_vm *vm, uint64_t size)
+{
+	uint64_t gpa = vm_alloc(vm, size);
+
+	memset(addr_gpa2hva(vm, gpa), 0, size);
+	return gpa;
+}
+
 struct kvm_vm *vm_create(enum vm_guest_mode mode, uint64_t mem_size)
 {
 	struct kvm_vm *vm = calloc(1, sizeof(*vm));
