@@ -158,27 +158,6 @@ static void vcpu_set_hv_cpuid(struct kvm_vcpu *vcpu,
 	free(c);
 }
 
-static uint64_t get_msr(struct kvm_vcpu *vcpu, uint32_t index)
-{
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr.nmsrs = 1, .e.index = index };
-
-	TEST_ASSERT_EQ(__vcpu_ioctl(vcpu, KVM_GET_MSRS, &m), 1);
-	return m.e.data;
-}
-
-static int set_msr(struct kvm_vcpu *vcpu, uint32_t index, uint64_t data)
-{
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr.nmsrs = 1, .e.index = index, .e.data = data };
-
-	return __vcpu_ioctl(vcpu, KVM_SET_MSRS, &m);
-}
-
 static void vcpu_enable_cap(struct kvm_vcpu *vcpu, uint32_t cap, uint64_t arg)
 {
 	struct kvm_enable_cap c = { .cap = cap, .args[0] = arg };
@@ -388,8 +367,8 @@ static void time_ref_count(void)
 	}
 	vcpu_expect_done(vcpu);
 	/* Read-only for the guest; a VMM's write is accepted and ignored. */
-	TEST_ASSERT_EQ(set_msr(vcpu, HV_MSR_TIME_REF_COUNT, 5), 1);
-	TEST_ASSERT(get_msr(vcpu, HV_MSR_TIME_REF_COUNT) > 5, "restored");
+	TEST_ASSERT_EQ(__vcpu_set_msr(vcpu, HV_MSR_TIME_REF_COUNT, 5), 1);
+	TEST_ASSERT(vcpu_get_msr(vcpu, HV_MSR_TIME_REF_COUNT) > 5, "restored");
 	ktap_print("VP_RUNTIME %llu (100 ns units)", (unsigned long long)runtime);
 	kvm_vm_free(vm);
 }
@@ -559,11 +538,11 @@ static void vp_index(void)
 	TEST_ASSERT_EQ(uc.args[0], 0);
 	vcpu_expect_sync(v1, &uc);
 	TEST_ASSERT_EQ(uc.args[0], 1);
-	TEST_ASSERT_EQ(set_msr(v1, HV_MSR_VP_INDEX, 7), 1);
-	TEST_ASSERT_EQ(set_msr(v1, HV_MSR_VP_INDEX, 0xffffffffULL), 0);
+	TEST_ASSERT_EQ(__vcpu_set_msr(v1, HV_MSR_VP_INDEX, 7), 1);
+	TEST_ASSERT_EQ(__vcpu_set_msr(v1, HV_MSR_VP_INDEX, 0xffffffffULL), 0);
 	vcpu_expect_sync(v1, &uc);
 	TEST_ASSERT_EQ(uc.args[0], 7);
-	TEST_ASSERT_EQ(get_msr(v1, HV_MSR_VP_INDEX), 7);
+	TEST_ASSERT_EQ(vcpu_get_msr(v1, HV_MSR_VP_INDEX), 7);
 	kvm_vm_free(vm);
 }
 
@@ -588,7 +567,7 @@ static void reset_and_crash_exits(void)
 	vcpu_run(vcpu);
 	TEST_ASSERT_EXIT(vcpu, KVM_EXIT_SYSTEM_EVENT);
 	TEST_ASSERT_EQ(vcpu->run->system_event.type, KVM_SYSTEM_EVENT_CRASH);
-	TEST_ASSERT_EQ(get_msr(vcpu, HV_MSR_CRASH_P0), 0x1234);
+	TEST_ASSERT_EQ(vcpu_get_msr(vcpu, HV_MSR_CRASH_P0), 0x1234);
 	/* The exit came after the WRMSR: the guest goes on. */
 	vcpu_expect_sync(vcpu, &uc);
 	vcpu_run(vcpu);

@@ -334,48 +334,27 @@ static void wall_clock(void)
 
 /* ---- MSRs ---------------------------------------------------------------- */
 
-static int set_msr(struct kvm_vcpu *vcpu, uint32_t index, uint64_t data)
-{
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr.nmsrs = 1, .e.index = index, .e.data = data };
-
-	return __vcpu_ioctl(vcpu, KVM_SET_MSRS, &m);
-}
-
-static uint64_t get_msr(struct kvm_vcpu *vcpu, uint32_t index)
-{
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr.nmsrs = 1, .e.index = index };
-
-	TEST_ASSERT_EQ(__vcpu_ioctl(vcpu, KVM_GET_MSRS, &m), 1);
-	return m.e.data;
-}
-
 static void pv_msrs_bad_values(void)
 {
 	struct kvm_vm *vm = vm_create_irqchip();
 	struct kvm_vcpu *vcpu = vm_irq_vcpu_add(vm, 0, guest_cpuid);
 
 	/* Steal time: 64-byte aligned, reserved bits 1-5 (KVM_STEAL_*). */
-	TEST_ASSERT_EQ(set_msr(vcpu, MSR_KVM_STEAL_TIME, 0x10000 | 1), 1);
-	TEST_ASSERT_EQ(get_msr(vcpu, MSR_KVM_STEAL_TIME), 0x10001);
-	TEST_ASSERT_EQ(set_msr(vcpu, MSR_KVM_STEAL_TIME, 0x10000 | 2), 0);
+	TEST_ASSERT_EQ(__vcpu_set_msr(vcpu, MSR_KVM_STEAL_TIME, 0x10000 | 1), 1);
+	TEST_ASSERT_EQ(vcpu_get_msr(vcpu, MSR_KVM_STEAL_TIME), 0x10001);
+	TEST_ASSERT_EQ(__vcpu_set_msr(vcpu, MSR_KVM_STEAL_TIME, 0x10000 | 2), 0);
 	/* PV EOI: the flag word is 4-byte aligned. */
-	TEST_ASSERT_EQ(set_msr(vcpu, MSR_KVM_PV_EOI_EN, 0x10004 | 1), 1);
-	TEST_ASSERT_EQ(set_msr(vcpu, MSR_KVM_PV_EOI_EN, 0x10002 | 1), 0);
-	TEST_ASSERT_EQ(get_msr(vcpu, MSR_KVM_PV_EOI_EN), 0x10005);
+	TEST_ASSERT_EQ(__vcpu_set_msr(vcpu, MSR_KVM_PV_EOI_EN, 0x10004 | 1), 1);
+	TEST_ASSERT_EQ(__vcpu_set_msr(vcpu, MSR_KVM_PV_EOI_EN, 0x10002 | 1), 0);
+	TEST_ASSERT_EQ(vcpu_get_msr(vcpu, MSR_KVM_PV_EOI_EN), 0x10005);
 	/* Poll control: bit 0 (the host may halt-poll), set at creation. */
-	TEST_ASSERT_EQ(get_msr(vcpu, MSR_KVM_POLL_CONTROL), 1);
-	TEST_ASSERT_EQ(set_msr(vcpu, MSR_KVM_POLL_CONTROL, 2), 0);
-	TEST_ASSERT_EQ(set_msr(vcpu, MSR_KVM_POLL_CONTROL, 0), 1);
-	TEST_ASSERT_EQ(get_msr(vcpu, MSR_KVM_POLL_CONTROL), 0);
+	TEST_ASSERT_EQ(vcpu_get_msr(vcpu, MSR_KVM_POLL_CONTROL), 1);
+	TEST_ASSERT_EQ(__vcpu_set_msr(vcpu, MSR_KVM_POLL_CONTROL, 2), 0);
+	TEST_ASSERT_EQ(__vcpu_set_msr(vcpu, MSR_KVM_POLL_CONTROL, 0), 1);
+	TEST_ASSERT_EQ(vcpu_get_msr(vcpu, MSR_KVM_POLL_CONTROL), 0);
 	/* kvmclock takes any value and reads it back. */
-	TEST_ASSERT_EQ(set_msr(vcpu, MSR_KVM_SYSTEM_TIME, 0x10041), 1);
-	TEST_ASSERT_EQ(get_msr(vcpu, MSR_KVM_SYSTEM_TIME), 0x10041);
+	TEST_ASSERT_EQ(__vcpu_set_msr(vcpu, MSR_KVM_SYSTEM_TIME, 0x10041), 1);
+	TEST_ASSERT_EQ(vcpu_get_msr(vcpu, MSR_KVM_SYSTEM_TIME), 0x10041);
 	/* Upstream x86 answers KVM_CAP_STEAL_TIME like arm64: 1. */
 	TEST_ASSERT_EQ(kvm_check_cap(KVM_CAP_STEAL_TIME), 1);
 	kvm_vm_free(vm);
@@ -565,11 +544,11 @@ static void pv_eoi(void)
 static void tsc_close(struct kvm_vcpu **vcpu, unsigned int nr, uint64_t khz,
 		      const char *what)
 {
-	uint64_t t0 = get_msr(vcpu[0], MSR_IA32_TSC), t, d;
+	uint64_t t0 = vcpu_get_msr(vcpu[0], MSR_IA32_TSC), t, d;
 	unsigned int i;
 
 	for (i = 1; i < nr; i++) {
-		t = get_msr(vcpu[i], MSR_IA32_TSC);
+		t = vcpu_get_msr(vcpu[i], MSR_IA32_TSC);
 		d = t > t0 ? t - t0 : t0 - t;
 		TEST_ASSERT(d < TOLERANCE_MS * khz,
 			    "%s: vCPU %u TSC %llu, vCPU 0's %llu (%llu ms apart)",
@@ -618,15 +597,15 @@ static void tsc_offsets_matched(void)
 	tsc_close(vcpu, MAX_CPUS, khz, "after creation");
 	/* A VMM writing one value to each, one after the other (reset). */
 	for (i = 0; i < MAX_CPUS; i++) {
-		TEST_ASSERT_EQ(set_msr(vcpu[i], MSR_IA32_TSC, 1000000), 1);
+		vcpu_set_msr(vcpu[i], MSR_IA32_TSC, 1000000);
 		usleep(GAP_MS * 1000);
 	}
 	tsc_close(vcpu, MAX_CPUS, khz, "after writing 1000000 to each");
 	/* A write far from the others is its own clock. */
-	far = get_msr(vcpu[0], MSR_IA32_TSC) + (1ULL << 40);
-	TEST_ASSERT_EQ(set_msr(vcpu[MAX_CPUS - 1], MSR_IA32_TSC, far), 1);
-	t = get_msr(vcpu[MAX_CPUS - 1], MSR_IA32_TSC);
-	TEST_ASSERT(t >= far && get_msr(vcpu[0], MSR_IA32_TSC) < far,
+	far = vcpu_get_msr(vcpu[0], MSR_IA32_TSC) + (1ULL << 40);
+	TEST_ASSERT_EQ(__vcpu_set_msr(vcpu[MAX_CPUS - 1], MSR_IA32_TSC, far), 1);
+	t = vcpu_get_msr(vcpu[MAX_CPUS - 1], MSR_IA32_TSC);
+	TEST_ASSERT(t >= far && vcpu_get_msr(vcpu[0], MSR_IA32_TSC) < far,
 		    "a distant TSC write was matched");
 	kvm_vm_free(vm);
 }

@@ -243,27 +243,6 @@ static void guest_read_smbase_msr(void)
 
 /* ---- host helpers --------------------------------------------------------- */
 
-static void vcpu_set_msr(struct kvm_vcpu *vcpu, uint32_t index, uint64_t v)
-{
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr.nmsrs = 1, .e.index = index, .e.data = v };
-
-	TEST_ASSERT_EQ(vcpu_ioctl(vcpu, KVM_SET_MSRS, &m), 1);
-}
-
-static uint64_t vcpu_get_msr(struct kvm_vcpu *vcpu, uint32_t index)
-{
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr.nmsrs = 1, .e.index = index };
-
-	TEST_ASSERT_EQ(vcpu_ioctl(vcpu, KVM_GET_MSRS, &m), 1);
-	return m.e.data;
-}
-
 static void vcpu_events(struct kvm_vcpu *vcpu, struct kvm_vcpu_events *e)
 {
 	memset(e, 0, sizeof(*e));

@@ -139,6 +139,14 @@ uint64_t vm_alloc_zeroed(struct kvm_vm *vm, uint64_t size);
 
 /* vCPUs */
 struct kvm_vcpu *vm_vcpu_add(struct kvm_vm *vm, uint32_t id, void *guest_code);
+/*
+ * One MSR by KVM_GET_MSRS / KVM_SET_MSRS.  vcpu_get_msr() and
+ * vcpu_set_msr() fail the test unless KVM takes it; __vcpu_set_msr()
+ * returns the ioctl's result (1: set, 0: refused, -1: errno).
+ */
+uint64_t vcpu_get_msr(struct kvm_vcpu *vcpu, uint32_t index);
+int __vcpu_set_msr(struct kvm_vcpu *vcpu, uint32_t index, uint64_t data);
+void vcpu_set_msr(struct kvm_vcpu *vcpu, uint32_t index, uint64_t data);
 /* The vCPU statistic @name (KVM_GET_STATS_FD) in *val; false if none. */
 bool vcpu_stat_read(struct kvm_vcpu *vcpu, const char *name, uint64_t *val);
 struct kvm_vcpu *vm_vcpu_add_bare(struct kvm_vm *vm, uint32_t id);

@@ -491,3 +491,31 @@ bool vcpu_stat_read(struct kvm_vcpu *vcpu, const char *name, uint64_t *val)
 	close(fd);
 	return found;
 }
+
+struct one_msr {
+	struct kvm_msrs hdr;
+	struct kvm_msr_entry e;
+};
+
+uint64_t vcpu_get_msr(struct kvm_vcpu *vcpu, uint32_t index)
+{
+	struct one_msr m = { .hdr.nmsrs = 1, .e.index = index };
+
+	TEST_ASSERT(__vcpu_ioctl(vcpu, KVM_GET_MSRS, &m) == 1,
+		    "KVM_GET_MSRS refused MSR 0x%x", index);
+	return m.e.data;
+}
+
+int __vcpu_set_msr(struct kvm_vcpu *vcpu, uint32_t index, uint64_t data)
+{
+	struct one_msr m = { .hdr.nmsrs = 1, .e.index = index, .e.data = data };
+
+	return __vcpu_ioctl(vcpu, KVM_SET_MSRS, &m);
+}
+
+void vcpu_set_msr(struct kvm_vcpu *vcpu, uint32_t index, uint64_t data)
+{
+	TEST_ASSERT(__vcpu_set_msr(vcpu, index, data) == 1,
+		    "KVM_SET_MSRS refused MSR 0x%x = 0x%llx", index,
+		    (unsigned long long)data);
+}
