@@ -7,8 +7,9 @@
  *
  * Not offered: asynchronous page faults (MSR_KVM_ASYNC_PF_*: guest memory
  * is pinned, a vCPU never waits for a host page), PV TLB flush and
- * vcpu-preempted hints (no preempt notifiers), PV sched yield, Hyper-V.
- * MSR_KVM_POLL_CONTROL lets a guest that polls itself turn halt polling
+ * vcpu-preempted hints (no preempt notifiers), PV sched yield.  The
+ * Hyper-V interface is another door (hyperv.c), offered only when
+ * userspace sets its CPUID leaves.  MSR_KVM_POLL_CONTROL lets a guest that polls itself turn halt polling
  * (irq.c) off.
  */
 #include <linux/sched.h>
