@@ -9,8 +9,8 @@
  * is pinned, a vCPU never waits for a host page), PV TLB flush and
  * vcpu-preempted hints (no preempt notifiers), PV sched yield.  The
  * Hyper-V interface is another door (hyperv.c), offered only when
- * userspace sets its CPUID leaves.  MSR_KVM_POLL_CONTROL lets a guest that polls itself turn halt polling
- * (irq.c) off.
+ * userspace sets its CPUID leaves.  MSR_KVM_POLL_CONTROL lets a guest
+ * that polls itself turn halt polling (irq.c) off.
  */
 #include <linux/sched.h>
 #include <linux/sched/stat.h>
