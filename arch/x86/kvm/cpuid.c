@@ -50,6 +50,12 @@
  * AVX512VPOPCNTDQ RDPID.
  */
 #define LEAF7_ECX (F(1) | F(9) | F(10) | F(11) | F(12) | F(14) | F(22))
+/* Leaf 7.0 EBX: IA32_TSC_ADJUST, emulated (msr.c, pvclock.c). */
+#define LEAF7_EBX_TSC_ADJUST	F(1)
+/* Leaf 7.0 EDX: IA32_ARCH_CAPABILITIES, emulated (msr.c). */
+#define LEAF7_EDX_ARCH_CAP	F(29)
+/* Leaf 6 EAX: the APIC timer always runs (ARAT): it is emulated. */
+#define LEAF6_EAX_ARAT		F(2)
 /* Leaf 0xd.1 EAX: XSAVEOPT XSAVEC XGETBV1 (not XSAVES: no IA32_XSS). */
 #define LEAFD1_EAX (F(0) | F(1) | F(2))
 /*
@@ -67,12 +73,25 @@
 		    F(26) | F(27) | F(29))
 /* Leaf 0x8000_0007 EDX: invariant TSC. */
 #define LEAF87_EDX F(8)
+/* Leaf 0x8000_0008 ECX: keep NC (7:0) and ApicIdSize (15:12). */
+#define LEAF88_ECX (GENMASK(7, 0) | GENMASK(15, 12))
+/*
+ * Leaf 0x8000_0021 EAX: behaviours of the hardware the guest runs on:
+ * NoNestedDataBp, null selector clears base; LFENCE always serializing
+ * when the host kernel found it so; NoSmmCtlMsr (ukvm has no SMM_CTL).
+ * Offered whatever the host's maximum extended leaf, as upstream.
+ */
+#define LEAF821_EAX (F(0) | F(6))
+#define LEAF821_EAX_LFENCE_RDTSC	F(2)
+#define LEAF821_EAX_NO_SMM_CTL		F(9)
 
 #define LEAF_MAX_BASIC	0xd
-#define LEAF_MAX_EXT	0x80000008
+#define LEAF_MAX_EXT	0x80000021
 
 static struct kvm_cpuid_entry2 *supported;
 static int nr_supported;
+
+static u32 xstate_size_compacted(u64 xcr0);
 
 static struct kvm_cpuid_entry2 *add_leaf(u32 function, u32 index, u32 flags)
 {
@@ -96,15 +115,29 @@ static void mask_leaf(struct kvm_cpuid_entry2 *e)
 		e->eax = min_t(u32, e->eax, LEAF_MAX_BASIC);
 		break;
 	case 1:
-		e->ecx = (e->ecx & LEAF1_ECX) | LEAF1_ECX_HYPERVISOR |
-			 LEAF1_ECX_X2APIC;
+		/* HYPERVISOR is the VMM's to set, as upstream (lkvm does). */
+		e->ecx = (e->ecx & LEAF1_ECX) | LEAF1_ECX_X2APIC;
 		e->edx &= LEAF1_EDX;
+		break;
+	case 6:
+		e->eax = LEAF6_EAX_ARAT;
+		e->ebx = e->ecx = e->edx = 0;
 		break;
 	case 7:
 		e->eax = 0;
-		e->ebx &= LEAF7_EBX;
+		e->ebx = (e->ebx & LEAF7_EBX) | LEAF7_EBX_TSC_ADJUST;
 		e->ecx &= LEAF7_ECX;
-		e->edx = 0;
+		e->edx = LEAF7_EDX_ARCH_CAP;
+		break;
+	case 4:
+		/* Deterministic cache parameters: descriptive, the host's. */
+		break;
+	case 0xb:
+		/*
+		 * No topology (a valid one would show sub-leaf 1), as
+		 * upstream: the VMM describes its own; EDX keeps an x2APIC ID.
+		 */
+		e->eax = e->ebx = e->ecx = 0;
 		break;
 	case 0xd:
 		if (e->index == 0) {
@@ -112,15 +145,22 @@ static void mask_leaf(struct kvm_cpuid_entry2 *e)
 			e->edx = kvm_supported_xcr0 >> 32;
 		} else if (e->index == 1) {
 			e->eax &= LEAFD1_EAX;
+			/* EBX: the compacted size, when XSAVEC is offered. */
+			e->ebx = e->eax & F(1) ?
+				 xstate_size_compacted(kvm_supported_xcr0) : 0;
 			e->ecx = e->edx = 0;
 		}
 		break;
 	case 0x80000000:
-		e->eax = min_t(u32, e->eax, LEAF_MAX_EXT);
+		e->eax = LEAF_MAX_EXT;
 		break;
 	case 0x80000001:
 		e->ecx &= LEAF81_ECX;
 		e->edx &= LEAF81_EDX;
+		break;
+	case 0x80000006:
+		/* L2/L3 cache and TLB descriptions; 17:16 are reserved. */
+		e->edx &= ~GENMASK(17, 16);
 		break;
 	case 0x80000007:
 		e->eax = e->ebx = e->ecx = 0;
@@ -128,7 +168,26 @@ static void mask_leaf(struct kvm_cpuid_entry2 *e)
 		break;
 	case 0x80000008:
 		e->ebx = 0;
-		e->ecx = 0;
+		e->ecx &= LEAF88_ECX;
+		e->edx = 0;
+		break;
+	case 0x8000001d:
+		/* Cache topology: descriptive, the host's. */
+		break;
+	case 0x80000021:
+		e->eax &= LEAF821_EAX;
+		e->eax |= LEAF821_EAX_NO_SMM_CTL;
+		if (boot_cpu_has(X86_FEATURE_LFENCE_RDTSC))
+			e->eax |= LEAF821_EAX_LFENCE_RDTSC;
+		e->ebx = e->ecx = e->edx = 0;
+		break;
+	default:
+		/*
+		 * Leaves listed but not offered (as upstream lists them):
+		 * 2-5, 8-0xa, 0xc, 0x8000_0002-5 (brand, L1 cache), SVM
+		 * (no nested SVM), and the rest up to 0x8000_0021.
+		 */
+		e->eax = e->ebx = e->ecx = e->edx = 0;
 		break;
 	}
 }
@@ -140,11 +199,20 @@ static void add_basic_leaves(void)
 
 	for (i = 0; i <= max; i++) {
 		/*
-		 * 2-6 are cache/topology/power details we do not virtualise,
-		 * 8-0xc are reserved or Intel-only on AMD hosts.
+		 * Leaf 4 goes per sub-leaf, as upstream lists it: up to the
+		 * first null cache type, that one included; 0xb has one.
 		 */
-		if ((i >= 2 && i <= 6) || (i >= 8 && i <= 0xc))
+		if (i == 4 || i == 0xb) {
+			struct kvm_cpuid_entry2 *e;
+
+			for (sub = 0; sub < 64; sub++) {
+				e = add_leaf(i, sub,
+					     KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
+				if (!e || i == 0xb || !(e->eax & 0x1f))
+					break;
+			}
 			continue;
+		}
 		if (i == 0xd) {
 			add_leaf(0xd, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
 			add_leaf(0xd, 1, KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
@@ -184,10 +252,29 @@ static void add_kvm_leaves(void)
 static void add_ext_leaves(void)
 {
 	u32 max = min_t(u32, cpuid_eax(0x80000000), LEAF_MAX_EXT);
-	u32 i;
+	struct kvm_cpuid_entry2 *e;
+	u32 i, sub;
 
-	for (i = 0x80000000; i <= max; i++)
+	for (i = 0x80000000; i <= LEAF_MAX_EXT; i++) {
+		/* Past the host's last leaf (to reach 0x8000_0021): zeros. */
+		if (i > max) {
+			e = add_leaf(i, 0, 0);
+			if (e)
+				e->eax = e->ebx = e->ecx = e->edx = 0;
+			continue;
+		}
+		if (i == 0x8000001d) {
+			/* Cache levels, up to the first null one. */
+			for (sub = 0; sub < 64; sub++) {
+				e = add_leaf(i, sub,
+					     KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
+				if (!e || !(e->eax & 0x1f))
+					break;
+			}
+			continue;
+		}
 		add_leaf(i, 0, 0);
+	}
 }
 
 void kvm_cpuid_init(void)
@@ -267,7 +354,8 @@ static void mask_to_supported(struct kvm_cpuid_entry2 *e)
 	s = find_entry(supported, nr_supported, e->function, e->index);
 	switch (e->function) {
 	case 1:
-		e->ecx &= (s ? s->ecx : 0) | LEAF1_ECX_OSXSAVE;
+		e->ecx &= (s ? s->ecx : 0) | LEAF1_ECX_OSXSAVE |
+			  LEAF1_ECX_HYPERVISOR;
 		e->edx &= s ? s->edx : 0;
 		break;
 	case 7:

@@ -41,6 +41,8 @@ long kvm_clock_vm_ioctl(struct kvm *kvm, unsigned int ioctl,
 long kvm_clock_adjust_cap(void);
 long kvm_vcpu_kvmclock_ctrl(struct kvm_vcpu *vcpu);
 void kvm_tsc_write(struct kvm_vcpu *vcpu, u64 data, bool host);
+long kvm_tsc_vcpu_attr(struct kvm_vcpu *vcpu, unsigned int ioctl,
+		       void __user *argp);
 void kvm_tsc_set_offset(struct kvm_vcpu *vcpu, u64 offset);
 
 #endif /* UKVM_X86_KVM_PARA_H */

@@ -7,6 +7,7 @@
 #include <linux/slab.h>
 #include <asm/msr.h>
 #include <asm/tsc.h>
+#include <asm/vmx.h>
 
 #include "x86.h"
 #include "irq.h"
@@ -39,6 +40,7 @@ static const u32 msrs_to_save[] = {
 	MSR_STAR, MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_SYSCALL_MASK, MSR_LSTAR,
 	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_TSC_AUX,
 	MSR_IA32_TSC_ADJUST, MSR_IA32_ARCH_CAPABILITIES, MSR_IA32_MISC_ENABLE,
+	MSR_IA32_POWER_CTL, MSR_IA32_TSC_DEADLINE, MSR_IA32_PERF_CAPABILITIES,
 	/* The paravirtual MSRs (kvm_para.c), as upstream lists them. */
 	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK,
 	MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK_NEW,
@@ -62,7 +64,66 @@ static const u32 msrs_to_save[] = {
 
 static const u32 feature_msrs[] = {
 	MSR_IA32_ARCH_CAPABILITIES, MSR_IA32_UCODE_REV,
+	MSR_IA32_PERF_CAPABILITIES, MSR_AMD64_DE_CFG,
 };
+
+/* DE_CFG bit 1: LFENCE is dispatch serializing (APM vol 2, 7.6.4). */
+#define DE_CFG_LFENCE_SERIALIZE	BIT_ULL(1)
+
+/* The IA32_ARCH_CAPABILITIES bits a guest may be told (SDM vol 4, 2.1). */
+#define ARCH_CAP_PASSED	(ARCH_CAP_RDCL_NO | ARCH_CAP_IBRS_ALL |		\
+			 ARCH_CAP_RSBA | ARCH_CAP_SKIP_VMENTRY_L1DFLUSH |	\
+			 ARCH_CAP_SSB_NO | ARCH_CAP_MDS_NO |			\
+			 ARCH_CAP_PSCHANGE_MC_NO | ARCH_CAP_TSX_CTRL_MSR |	\
+			 ARCH_CAP_TAA_NO | ARCH_CAP_SBDR_SSDP_NO |		\
+			 ARCH_CAP_FBSDP_NO | ARCH_CAP_PSDP_NO |			\
+			 ARCH_CAP_FB_CLEAR | ARCH_CAP_RRSBA |			\
+			 ARCH_CAP_PBRSB_NO | ARCH_CAP_GDS_NO |			\
+			 ARCH_CAP_RFDS_NO | ARCH_CAP_RFDS_CLEAR |		\
+			 ARCH_CAP_BHI_NO | ARCH_CAP_ITS_NO)
+
+/*
+ * The IA32_ARCH_CAPABILITIES a guest sees, as upstream computes it: the
+ * host's own bits, plus a "not affected" bit for each flaw the host kernel
+ * found it does not have.  A guest page-size change never machine-checks
+ * (PSCHANGE_MC_NO); a guest hypervisor need not flush L1D on VM entry
+ * unless the host was told never to (SKIP_VMENTRY_L1DFLUSH).
+ */
+static u64 kvm_arch_capabilities(void)
+{
+	u64 data = 0;
+
+	if (boot_cpu_has(X86_FEATURE_ARCH_CAPABILITIES))
+		rdmsrl(MSR_IA32_ARCH_CAPABILITIES, data);
+	data &= ARCH_CAP_PASSED;
+	data |= ARCH_CAP_PSCHANGE_MC_NO;
+	if (l1tf_vmx_mitigation != VMENTER_L1D_FLUSH_NEVER)
+		data |= ARCH_CAP_SKIP_VMENTRY_L1DFLUSH;
+	if (!boot_cpu_has_bug(X86_BUG_CPU_MELTDOWN))
+		data |= ARCH_CAP_RDCL_NO;
+	if (!boot_cpu_has_bug(X86_BUG_SPEC_STORE_BYPASS))
+		data |= ARCH_CAP_SSB_NO;
+	if (!boot_cpu_has_bug(X86_BUG_MDS))
+		data |= ARCH_CAP_MDS_NO;
+	if (!boot_cpu_has_bug(X86_BUG_RFDS))
+		data |= ARCH_CAP_RFDS_NO;
+	if (!boot_cpu_has(X86_FEATURE_RTM))
+		data &= ~ARCH_CAP_TAA_NO;
+	else if (!boot_cpu_has_bug(X86_BUG_TAA))
+		data |= ARCH_CAP_TAA_NO;
+	if (!boot_cpu_has_bug(X86_BUG_GDS) || gds_ucode_mitigated())
+		data |= ARCH_CAP_GDS_NO;
+	if (!boot_cpu_has_bug(X86_BUG_ITS))
+		data |= ARCH_CAP_ITS_NO;
+	return data;
+}
+
+/* The DE_CFG bits a guest may see set: only "LFENCE serializes". */
+static u64 kvm_de_cfg_supported(void)
+{
+	return boot_cpu_has(X86_FEATURE_LFENCE_RDTSC) ?
+	       DE_CFG_LFENCE_SERIALIZE : 0;
+}
 
 /*
  * MSRs a guest kernel touches while it brings the CPU up but which have no
@@ -102,7 +163,8 @@ static const struct kvm_plain_msr plain_msrs[] = {
 	{ MSR_AMD64_OSVW_ID_LENGTH, WR_IGNORE },
 	{ MSR_AMD64_OSVW_STATUS, WR_IGNORE },
 	{ MSR_AMD64_LS_CFG, WR_IGNORE },
-	{ MSR_AMD64_DE_CFG, WR_IGNORE },
+	/* DE_CFG: kept here, checked in kvm_set_msr. */
+	{ MSR_AMD64_DE_CFG, WR_KEEP, ~0ULL },
 	{ MSR_AMD64_BU_CFG2, WR_IGNORE },
 	{ MSR_VM_IGNNE, WR_IGNORE },
 };
@@ -186,10 +248,19 @@ static int kvm_get_feature_msr(u32 index, u64 *data)
 {
 	switch (index) {
 	case MSR_IA32_ARCH_CAPABILITIES:
-		*data = 0;
+		*data = kvm_arch_capabilities();
 		return 0;
 	case MSR_IA32_UCODE_REV:
-		*data = UCODE_REV_DEFAULT;
+		/* The host's (a vCPU starts with UCODE_REV_DEFAULT). */
+		if (rdmsrl_safe(MSR_IA32_UCODE_REV, data))
+			*data = 0;
+		return 0;
+	case MSR_IA32_PERF_CAPABILITIES:
+		/* No PMU: no performance-monitoring capabilities. */
+		*data = 0;
+		return 0;
+	case MSR_AMD64_DE_CFG:
+		*data = kvm_de_cfg_supported();
 		return 0;
 	default:
 		return 1;
@@ -251,6 +322,22 @@ static bool guest_has_rdtscp(struct kvm_vcpu *vcpu)
 
 	/* CPUID 0x8000_0001 EDX[27]: RDTSCP. */
 	return e && (e->edx & BIT(27));
+}
+
+static bool guest_has_tsc_adjust(struct kvm_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e = kvm_find_cpuid_entry(vcpu, 7, 0);
+
+	/* CPUID 7.0 EBX[1]: IA32_TSC_ADJUST. */
+	return e && (e->ebx & BIT(1));
+}
+
+static bool guest_has_arch_capabilities(struct kvm_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e = kvm_find_cpuid_entry(vcpu, 7, 0);
+
+	/* CPUID 7.0 EDX[29]: IA32_ARCH_CAPABILITIES. */
+	return e && (e->edx & BIT(29));
 }
 
 /* CPUID 0's vendor "GenuineIntel" (EBX holds "Genu"). */
@@ -333,10 +420,20 @@ int kvm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 		*data = UCODE_REV_DEFAULT;
 		return 0;
 	case MSR_IA32_ARCH_CAPABILITIES:
-		/* Only VMMs see it: the guest's CPUID never offers it. */
-		if (!host)
+		/* The guest reads it when its CPUID offers it (7.0 EDX[29]). */
+		if (!host && !guest_has_arch_capabilities(vcpu))
 			return 1;
 		*data = vcpu->arch.arch_capabilities;
+		return 0;
+	case MSR_IA32_PERF_CAPABILITIES:
+		/* Guests would need CPUID.1.ECX[15] (PDCM), never offered. */
+		if (!host)
+			return 1;
+		*data = 0;
+		return 0;
+	case MSR_IA32_TSC_DEADLINE:
+		/* No in-kernel APIC (else lapic.c answered): no timer armed. */
+		*data = 0;
 		return 0;
 	}
 	mtrr = mtrr_slot(vcpu, index);
@@ -428,7 +525,12 @@ int kvm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data, bool host)
 	case MSR_IA32_TSC:
 		return kvm_set_tsc(vcpu, data, host);
 	case MSR_IA32_TSC_ADJUST:
-		/* The guest's write moves its TSC; a VMM's restores state. */
+		/*
+		 * The guest's write moves its TSC; a VMM's restores state.  As
+		 * upstream, writes are dropped while CPUID does not offer it.
+		 */
+		if (!guest_has_tsc_adjust(vcpu))
+			return 0;
 		if (!host)
 			kvm_tsc_set_offset(vcpu, vcpu->arch.tsc_offset +
 					   data - vcpu->arch.tsc_adjust);
@@ -458,6 +560,17 @@ int kvm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		return 0;
 	case MSR_IA32_UCODE_REV:
 		return host ? 0 : 1;
+	case MSR_IA32_PERF_CAPABILITIES:
+		return host && !data ? 0 : 1;
+	case MSR_IA32_TSC_DEADLINE:
+		/* As upstream without an in-kernel APIC: dropped. */
+		return 0;
+	case MSR_AMD64_DE_CFG:
+		/* Supported bits only; the guest may not change any. */
+		if ((data & ~kvm_de_cfg_supported()) ||
+		    (!host && data != kvm_de_cfg_supported()))
+			return 1;
+		return kvm_set_plain_msr(vcpu, index, data, host);
 	default:
 		if (mtrr_slot(vcpu, index))
 			return kvm_set_mtrr(vcpu, index, data);
@@ -470,6 +583,7 @@ void kvm_msr_vcpu_reset(struct kvm_vcpu *vcpu)
 	BUILD_BUG_ON(ARRAY_SIZE(plain_msrs) >
 		     ARRAY_SIZE(vcpu->arch.plain_msrs));
 	vcpu->arch.misc_enable = MISC_ENABLE_DEFAULT;
+	vcpu->arch.arch_capabilities = kvm_arch_capabilities();
 	vcpu->arch.apic_base = APIC_DEFAULT_BASE | MSR_IA32_APICBASE_ENABLE;
 	if (vcpu->vcpu_id == vcpu->kvm->arch.bsp_vcpu_id)
 		vcpu->arch.apic_base |= MSR_IA32_APICBASE_BSP;

@@ -320,3 +320,39 @@ void kvm_tsc_write(struct kvm_vcpu *vcpu, u64 data, bool host)
 	spin_unlock_irqrestore(&c->lock, flags);
 	kvm_tsc_set_offset(vcpu, offset);
 }
+
+/*
+ * KVM_{HAS,GET,SET}_DEVICE_ATTR on a vCPU: group KVM_VCPU_TSC_CTRL, whose
+ * one attribute KVM_VCPU_TSC_OFFSET is the guest TSC's offset from the
+ * host's.  Setting it is a TSC write that others may match, as upstream.
+ */
+long kvm_tsc_vcpu_attr(struct kvm_vcpu *vcpu, unsigned int ioctl,
+		       void __user *argp)
+{
+	struct kvm_arch_clock *c = &vcpu->kvm->arch.clock;
+	struct kvm_device_attr attr;
+	u64 __user *uaddr;
+	unsigned long flags;
+	u64 offset, now;
+
+	if (copy_from_user(&attr, argp, sizeof(attr)))
+		return -EFAULT;
+	if (attr.group != KVM_VCPU_TSC_CTRL || attr.attr != KVM_VCPU_TSC_OFFSET)
+		return -ENXIO;
+	uaddr = u64_to_user_ptr(attr.addr);
+	if (ioctl == KVM_HAS_DEVICE_ATTR)
+		return 0;
+	if (ioctl == KVM_GET_DEVICE_ATTR)
+		return put_user(vcpu->arch.tsc_offset, uaddr) ? -EFAULT : 0;
+	if (get_user(offset, uaddr))
+		return -EFAULT;
+	spin_lock_irqsave(&c->lock, flags);
+	now = rdtsc();
+	c->tsc_written = true;
+	c->last_tsc_write = now + offset;
+	c->last_tsc_host = now;
+	c->last_tsc_offset = offset;
+	spin_unlock_irqrestore(&c->lock, flags);
+	kvm_tsc_set_offset(vcpu, offset);
+	return 0;
+}

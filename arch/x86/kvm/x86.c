@@ -81,7 +81,15 @@ long kvm_arch_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_X86_MSR_FILTER:
 	case KVM_CAP_KVMCLOCK_CTRL:
 	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
+	case KVM_CAP_NOP_IO_DELAY:
+	case KVM_CAP_ENABLE_CAP:
+	case KVM_CAP_EXT_EMUL_CPUID:
+	case KVM_CAP_SYS_ATTRIBUTES:
+	case KVM_CAP_VCPU_ATTRIBUTES:
+	case KVM_CAP_IOEVENTFD_NO_LENGTH:
 		return 1;
+	case KVM_CAP_CLOCKSOURCE:
+		return !!(kvm_pv_features() & BIT(KVM_FEATURE_CLOCKSOURCE));
 	case KVM_CAP_ADJUST_CLOCK:
 		return kvm_clock_adjust_cap();
 	case KVM_CAP_STEAL_TIME:
@@ -426,6 +434,10 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 		return kvm_vcpu_ioctl_smi(vcpu);
 	case KVM_GET_SUPPORTED_HV_CPUID:
 		return kvm_hv_get_supported_cpuid(vcpu, argp);
+	case KVM_HAS_DEVICE_ATTR:
+	case KVM_GET_DEVICE_ATTR:
+	case KVM_SET_DEVICE_ATTR:
+		return kvm_tsc_vcpu_attr(vcpu, ioctl, argp);
 	default:
 		r = kvm_irq_vcpu_ioctl(vcpu, ioctl, arg);
 		if (r != -ENOTTY)
