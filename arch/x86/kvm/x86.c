@@ -87,6 +87,7 @@ long kvm_arch_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_SYS_ATTRIBUTES:
 	case KVM_CAP_VCPU_ATTRIBUTES:
 	case KVM_CAP_IOEVENTFD_NO_LENGTH:
+	case KVM_CAP_INTERNAL_ERROR_DATA:
 		return 1;
 	case KVM_CAP_CLOCKSOURCE:
 		return !!(kvm_pv_features() & BIT(KVM_FEATURE_CLOCKSOURCE));

@@ -5,7 +5,9 @@
  * be compared with diff:
  *   - KVM_CHECK_EXTENSION of capabilities 0..240, on /dev/kvm and a VM fd;
  *   - KVM_GET_SUPPORTED_CPUID and KVM_GET_EMULATED_CPUID, sorted by leaf;
- *   - KVM_GET_MSR_INDEX_LIST, sorted;
+ *   - KVM_GET_MSR_INDEX_LIST, sorted, and for each MSR whether a new
+ *     vCPU's KVM_GET_MSRS reads it and KVM_SET_MSRS takes the value back
+ *     (values differ between runs: TSC, ...; they are not printed);
  *   - KVM_GET_MSR_FEATURE_INDEX_LIST, sorted, with each value (KVM_GET_MSRS
  *     on /dev/kvm).
  * A line whose query fails prints the errno name instead of a value.
@@ -133,7 +135,29 @@ static int get_msr_list(int kvm, unsigned long req, __u32 *out)
 	return n;
 }
 
-static void report_msr_list(int kvm)
+/* "get set", "get -" or "- -": what KVM_GET/SET_MSRS do with @index. */
+static void print_msr_access(int vcpu, __u32 index)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m;
+
+	if (vcpu < 0) {
+		printf(" no-vcpu");
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = 1;
+	m.e.index = index;
+	if (ioctl(vcpu, KVM_GET_MSRS, &m) != 1) {
+		printf(" - -");
+		return;
+	}
+	printf(" get %s", ioctl(vcpu, KVM_SET_MSRS, &m) == 1 ? "set" : "-");
+}
+
+static void report_msr_list(int kvm, int vcpu)
 {
 	static __u32 idx[MAX_MSRS];
 	int i, n = get_msr_list(kvm, KVM_GET_MSR_INDEX_LIST, idx);
@@ -143,8 +167,11 @@ static void report_msr_list(int kvm)
 		return;
 	}
 	printf("msr_index count %d\n", n);
-	for (i = 0; i < n; i++)
-		printf("msr_index %08x\n", idx[i]);
+	for (i = 0; i < n; i++) {
+		printf("msr_index %08x", idx[i]);
+		print_msr_access(vcpu, idx[i]);
+		printf("\n");
+	}
 }
 
 static void report_feature_msrs(int kvm)
@@ -181,7 +208,7 @@ static void report_feature_msrs(int kvm)
 int main(void)
 {
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	int vm;
+	int vm, vcpu = -1;
 
 	if (kvm < 0) {
 		perror("/dev/kvm");
@@ -195,8 +222,15 @@ int main(void)
 	report_caps(kvm, vm);
 	report_cpuid(kvm, KVM_GET_SUPPORTED_CPUID, "supported_cpuid");
 	report_cpuid(kvm, KVM_GET_EMULATED_CPUID, "emulated_cpuid");
-	report_msr_list(kvm);
+	if (vm >= 0) {
+		/* As a VMM would: in-kernel irqchip, then a vCPU. */
+		ioctl(vm, KVM_CREATE_IRQCHIP, 0);
+		vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	}
+	report_msr_list(kvm, vcpu);
 	report_feature_msrs(kvm);
+	if (vcpu >= 0)
+		close(vcpu);
 	if (vm >= 0)
 		close(vm);
 	close(kvm);
