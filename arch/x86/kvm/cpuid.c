@@ -540,6 +540,21 @@ long kvm_vcpu_ioctl_get_cpuid2(struct kvm_vcpu *vcpu,
 	return 0;
 }
 
+/* MSR_MISC_FEATURES_ENABLES bit 0: CPUID outside ring 0 raises #GP. */
+bool kvm_cpuid_faulting(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.misc_features & MSR_MISC_FEATURES_ENABLES_CPUID_FAULT;
+}
+
+/* A CPUID that faults: #GP(0) queued, the instruction not executed. */
+bool kvm_cpuid_fault(struct kvm_vcpu *vcpu)
+{
+	if (!kvm_cpuid_faulting(vcpu) || !kvm_x86_ops->get_cpl(vcpu))
+		return false;
+	kvm_queue_exception_e(vcpu, GP_VECTOR, 0);
+	return true;
+}
+
 int kvm_emulate_cpuid(struct kvm_vcpu *vcpu)
 {
 	u32 function = kvm_reg_read(vcpu, VCPU_REGS_RAX);

@@ -106,6 +106,8 @@ struct kvm_arch {
 	bool irqchip_split;
 	u32 nr_reserved_ioapic_pins;
 	struct kvm_hv *hyperv;		/* Hyper-V partition state (hyperv.c) */
+	/* KVM_CAP_MSR_PLATFORM_INFO disabled: guest reads of it #GP. */
+	bool platform_info_hidden;
 };
 
 struct kvm_queued_exception {
@@ -198,6 +200,8 @@ struct kvm_vcpu_arch {
 	u64 misc_enable;
 	u64 tsc_adjust;
 	u64 arch_capabilities;
+	u64 platform_info;	/* MSR_PLATFORM_INFO (msr.c) */
+	u64 misc_features;	/* MSR_MISC_FEATURES_ENABLES (CPUID faulting) */
 	u64 mtrr_deftype;
 	u64 mtrr_fixed[11];
 	u64 mtrr_var[16];	/* base/mask pairs, 8 ranges */

@@ -41,6 +41,7 @@ static const u32 msrs_to_save[] = {
 	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_TSC_AUX,
 	MSR_IA32_TSC_ADJUST, MSR_IA32_ARCH_CAPABILITIES, MSR_IA32_MISC_ENABLE,
 	MSR_IA32_POWER_CTL, MSR_IA32_TSC_DEADLINE, MSR_IA32_PERF_CAPABILITIES,
+	MSR_PLATFORM_INFO, MSR_MISC_FEATURES_ENABLES,
 	/* The paravirtual MSRs (kvm_para.c), as upstream lists them. */
 	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK,
 	MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK_NEW,
@@ -435,6 +436,14 @@ int kvm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 		/* No in-kernel APIC (else lapic.c answered): no timer armed. */
 		*data = 0;
 		return 0;
+	case MSR_PLATFORM_INFO:
+		if (!host && vcpu->kvm->arch.platform_info_hidden)
+			return 1;
+		*data = vcpu->arch.platform_info;
+		return 0;
+	case MSR_MISC_FEATURES_ENABLES:
+		*data = vcpu->arch.misc_features;
+		return 0;
 	}
 	mtrr = mtrr_slot(vcpu, index);
 	if (mtrr) {
@@ -565,6 +574,25 @@ int kvm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data, bool host)
 	case MSR_IA32_TSC_DEADLINE:
 		/* As upstream without an in-kernel APIC: dropped. */
 		return 0;
+	case MSR_PLATFORM_INFO:
+		/*
+		 * Read-only to the guest; a VMM may set any value, but not
+		 * take CPUID faulting away while the guest has it on.
+		 */
+		if (!host || (!(data & MSR_PLATFORM_INFO_CPUID_FAULT) &&
+			      kvm_cpuid_faulting(vcpu)))
+			return 1;
+		vcpu->arch.platform_info = data;
+		return 0;
+	case MSR_MISC_FEATURES_ENABLES:
+		/* Bit 0: CPUID faulting, when PLATFORM_INFO offers it. */
+		if ((data & ~MSR_MISC_FEATURES_ENABLES_CPUID_FAULT) ||
+		    ((data & MSR_MISC_FEATURES_ENABLES_CPUID_FAULT) &&
+		     !(vcpu->arch.platform_info &
+		       MSR_PLATFORM_INFO_CPUID_FAULT)))
+			return 1;
+		vcpu->arch.misc_features = data;
+		return 0;
 	case MSR_AMD64_DE_CFG:
 		/* Supported bits only; the guest may not change any. */
 		if ((data & ~kvm_de_cfg_supported()) ||
@@ -584,6 +612,8 @@ void kvm_msr_vcpu_reset(struct kvm_vcpu *vcpu)
 		     ARRAY_SIZE(vcpu->arch.plain_msrs));
 	vcpu->arch.misc_enable = MISC_ENABLE_DEFAULT;
 	vcpu->arch.arch_capabilities = kvm_arch_capabilities();
+	/* CPUID faulting is offered (SDM vol 3, 2.3.11 for the bits). */
+	vcpu->arch.platform_info = MSR_PLATFORM_INFO_CPUID_FAULT;
 	vcpu->arch.apic_base = APIC_DEFAULT_BASE | MSR_IA32_APICBASE_ENABLE;
 	if (vcpu->vcpu_id == vcpu->kvm->arch.bsp_vcpu_id)
 		vcpu->arch.apic_base |= MSR_IA32_APICBASE_BSP;

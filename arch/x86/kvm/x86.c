@@ -88,6 +88,7 @@ long kvm_arch_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_VCPU_ATTRIBUTES:
 	case KVM_CAP_IOEVENTFD_NO_LENGTH:
 	case KVM_CAP_INTERNAL_ERROR_DATA:
+	case KVM_CAP_MSR_PLATFORM_INFO:
 		return 1;
 	case KVM_CAP_CLOCKSOURCE:
 		return !!(kvm_pv_features() & BIT(KVM_FEATURE_CLOCKSOURCE));
@@ -234,6 +235,9 @@ static long kvm_vm_ioctl_enable_cap(struct kvm *kvm, void __user *argp)
 		return kvm_enable_user_space_msr(kvm, cap.args[0]);
 	case KVM_CAP_SPLIT_IRQCHIP:
 		return kvm_irq_enable_split(kvm, cap.args[0]);
+	case KVM_CAP_MSR_PLATFORM_INFO:
+		kvm->arch.platform_info_hidden = !cap.args[0];
+		return 0;
 	default:
 		return -EINVAL;
 	}

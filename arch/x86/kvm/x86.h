@@ -146,6 +146,8 @@ int kvm_skip_instruction(struct kvm_vcpu *vcpu, unsigned long next_rip);
 int kvm_emulate_halt(struct kvm_vcpu *vcpu);
 int kvm_emulate_shutdown(struct kvm_vcpu *vcpu);
 int kvm_emulate_cpuid(struct kvm_vcpu *vcpu);
+bool kvm_cpuid_faulting(struct kvm_vcpu *vcpu);
+bool kvm_cpuid_fault(struct kvm_vcpu *vcpu);
 int kvm_emulate_rdmsr(struct kvm_vcpu *vcpu, unsigned long next_rip);
 int kvm_emulate_wrmsr(struct kvm_vcpu *vcpu, unsigned long next_rip);
 int kvm_emulate_xsetbv(struct kvm_vcpu *vcpu);

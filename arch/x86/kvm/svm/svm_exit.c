@@ -171,6 +171,8 @@ static int handle_dr_access(struct kvm_vcpu *vcpu)
 static int handle_cpuid(struct kvm_vcpu *vcpu)
 {
 	vcpu->stat.cpuid_exits++;
+	if (kvm_cpuid_fault(vcpu))
+		return EXIT_RESUME;
 	kvm_emulate_cpuid(vcpu);
 	return svm_skip(vcpu, LEN_CPUID);
 }
