@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 
 #include "kvm_util.h"
+#include "irqchip.h"
 
 #define NMI_VECTOR		2
 #define PORT_SHADOW		0x533	/* the OUT inside an STI shadow */
@@ -706,6 +707,65 @@ static void nmi_behind_exception(void)
 	kvm_vm_free(vm);
 }
 
+#define SMBASE_RESET		0x30000ULL	/* SMBASE after RESET */
+#define SMRAM_SIZE		0x10000ULL
+#define SMM_HANDLER		0x8000
+/* RIP in the AMD64 save area (long mode in CPUID, APM vol 2, 10.2.3). */
+#define SMM_SAVE_RIP		(0xfe00 + 0x178)
+#define PORT_SMM		0x5e
+
+/*
+ * The same for an SMI (KVM_SMI): SMM is entered at the first instruction
+ * of the exception's handler, which the state-save area records.  The SMI
+ * handler only reports (OUT); the VM ends there.
+ */
+static void smi_behind_exception(void)
+{
+	static const uint8_t smm_code[] = {
+		0xe6, PORT_SMM,		/* out %al, $PORT_SMM */
+		0xf4,			/* hlt */
+	};
+	struct kvm_vcpu_events e;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct ucall uc;
+	uint64_t *idt, rip;
+	uint64_t h = (uint64_t)(uintptr_t)guest_ud_entry;
+	uint8_t *smram;
+
+	vm = vm_create_nmi(&vcpu, guest_wait_for_ud);
+	TEST_REQUIRE(vm_check_cap(vm, KVM_CAP_X86_SMM), "no KVM_CAP_X86_SMM");
+	/* Long mode in CPUID: the guest runs in it (AMD64 save area). */
+	vcpu_set_cpuid(vcpu, 0);
+	smram = mmap(NULL, SMRAM_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_ASSERT(smram != MAP_FAILED, "mmap");
+	memcpy(smram + SMM_HANDLER, smm_code, sizeof(smm_code));
+	vm_set_user_memory_region(vm, (1u << 16) | 1, 0, SMBASE_RESET,
+				  SMRAM_SIZE, smram);
+	idt = addr_gpa2hva(vm, VM_IDT_GPA);
+	idt[2 * 6] = (h & 0xffff) | ((uint64_t)GDT_SEL_CODE64 << 16) |
+		     (0x8eULL << 40) | (((h >> 16) & 0xffff) << 48);
+	idt[2 * 6 + 1] = h >> 32;
+	expect_sync(vcpu, &uc);
+	vcpu_complete_exit(vcpu);
+	events_get(vcpu, &e);
+	e.flags = 0;
+	e.exception.injected = 1;
+	e.exception.nr = 6;
+	events_set(vcpu, &e);
+	vcpu_ioctl(vcpu, KVM_SMI, NULL);
+	vcpu_run(vcpu);
+	TEST_ASSERT_EXIT(vcpu, KVM_EXIT_IO);
+	TEST_ASSERT_EQ(vcpu->run->io.port, PORT_SMM);
+	memcpy(&rip, smram + SMM_SAVE_RIP, sizeof(rip));
+	/* As for the NMI: the bed may make ukvm one instruction late. */
+	TEST_ASSERT_GE(rip, (uint64_t)(uintptr_t)guest_ud_entry);
+	TEST_ASSERT_LE(rip, (uint64_t)(uintptr_t)guest_ud_entry + 1);
+	kvm_vm_free(vm);
+	munmap(smram, SMRAM_SIZE);
+}
+
 int main(void)
 {
 	static const struct ktap_case cases[] = {
@@ -718,6 +778,7 @@ int main(void)
 		KTAP_CASE(nmi_pending_survives_restore),
 		KTAP_CASE(shadow_survives_restore),
 		KTAP_CASE(nmi_behind_exception),
+		KTAP_CASE(smi_behind_exception),
 	};
 
 	return ktap_run(cases, ARRAY_SIZE(cases));
