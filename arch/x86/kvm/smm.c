@@ -16,9 +16,9 @@
  *
  * The save area has the AMD64 format for a guest with long mode in CPUID,
  * the legacy 32-bit one otherwise, as upstream KVM chooses (so SMRAM
- * migrates between the two).  SMM needs nested paging: with npt=0 the
- * capability is absent (each address space would need its own shadow
- * tables).
+ * migrates between the two).  With npt=0 the shadow MMU keeps each address
+ * space's shadow pages apart (mmu/shadow.c) and the switch's TLB flush
+ * loads the other space's root.
  */
 #include <linux/uaccess.h>
 #include <asm/processor-flags.h>
@@ -26,7 +26,6 @@
 
 #include "smm.h"
 #include "lapic.h"
-#include "mmu/shadow.h"
 
 static_assert(sizeof(struct kvm_smram_amd64) == 512);
 
@@ -60,10 +59,10 @@ int kvm_arch_vcpu_as_id(struct kvm_vcpu *vcpu)
 	return vcpu->arch.smm.in_smm ? 1 : 0;
 }
 
-/* Not with shadow paging, nor when hide_caps= makes ukvm an older kernel. */
+/* Not when hide_caps= makes ukvm an older kernel. */
 bool kvm_smm_supported(void)
 {
-	return !kvm_shadow_paging && !kvm_cap_hidden(KVM_CAP_X86_SMM) &&
+	return !kvm_cap_hidden(KVM_CAP_X86_SMM) &&
 	       !kvm_cap_hidden(KVM_CAP_MULTI_ADDRESS_SPACE);
 }
 

@@ -31,8 +31,15 @@
  * directories; it is refilled after each CR3 load (PAE PDPTEs are loaded
  * with CR3, APM vol 2, 5.3.3).
  *
- * Guest-physical to host-physical comes from the nested page table
- * (mmu/npt.c), kept as a software table: it holds the pins, honours
+ * SMM: everything goes through the vCPU's memslot address space
+ * (kvm_arch_vcpu_as_id(): 1 in SMM).  The guest's tables are read and
+ * their A/D bits set there, guest-physical frames found there, and the
+ * address space is part of the role, so SMM and non-SMM shadow pages never
+ * mix; entering or leaving SMM changes the base role and so loads another
+ * root before the next entry.
+ *
+ * Guest-physical to host-physical comes from the address space's nested
+ * page table (mmu/npt.c, kvm->arch.as_mmu[]), kept as a software table: it holds the pins, honours
  * read-only slots and dirty logging.  When it drops a mapping it zaps the
  * whole cache first, when it write-protects for dirty logging it takes
  * write access from every shadow leaf (kvm_shadow_zap_all(),
@@ -162,7 +169,7 @@ static int shadow_read_pte(void *opaque, u64 gpa, u64 *pte, unsigned int size)
 
 	*pte = 0;
 	down_read(&vcpu->kvm->slots_lock);
-	r = kvm_read_guest(vcpu->kvm, gpa, pte, size);
+	r = kvm_vcpu_read_guest(vcpu, gpa, pte, size);
 	up_read(&vcpu->kvm->slots_lock);
 	return r ? -1 : 0;
 }
@@ -183,7 +190,7 @@ static int shadow_cmpxchg_pte(void *opaque, u64 gpa, u64 old, u64 new,
 	if (gpa & (size - 1))
 		return -1;	/* the walker only reads aligned entries */
 	down_read(&kvm->slots_lock);
-	slot = kvm_gfn_to_memslot(kvm, gfn);
+	slot = kvm_vcpu_gfn_to_memslot(vcpu, gfn);
 	if (!slot) {
 		up_read(&kvm->slots_lock);
 		return -1;
@@ -208,7 +215,7 @@ static int shadow_cmpxchg_pte(void *opaque, u64 gpa, u64 old, u64 new,
 	kunmap_local(map);
 	unpin_user_pages_dirty_lock(&page, 1, ok);
 	if (ok)
-		kvm_mark_page_dirty(kvm, gfn);
+		kvm_vcpu_mark_page_dirty(vcpu, gfn);
 	up_read(&kvm->slots_lock);
 	return ok ? 0 : 1;
 }
@@ -237,9 +244,12 @@ static void shadow_walk_regs(struct kvm_vcpu *vcpu, struct x86_walk_regs *r)
 
 /* ---- the vCPU's root -------------------------------------------------- */
 
-static u32 shadow_base_role(const struct x86_walk_regs *r)
+static u32 shadow_base_role(struct kvm_vcpu *vcpu,
+			    const struct x86_walk_regs *r)
 {
 	union shadow_role role = { .word = 0 };
+
+	role.smm = kvm_arch_vcpu_as_id(vcpu);
 
 	if (!(r->cr0 & X86_CR0_PG))
 		role.glevels = 0;
@@ -301,7 +311,7 @@ int kvm_shadow_load(struct kvm_vcpu *vcpu)
 	if (!sv || !s)
 		return -ENOMEM;
 	shadow_walk_regs(vcpu, &regs);
-	role.word = shadow_base_role(&regs);
+	role.word = shadow_base_role(vcpu, &regs);
 	if (s->loaded && s->cr3 == regs.cr3 && s->role == role.word &&
 	    !(s->root && READ_ONCE(s->root->zapped)))
 		return 0;
@@ -327,7 +337,7 @@ int kvm_shadow_load(struct kvm_vcpu *vcpu)
 		s->root_pa = __pa(sp->spt);
 	}
 	s->cr3 = regs.cr3;
-	s->role = shadow_base_role(&regs);
+	s->role = shadow_base_role(vcpu, &regs);
 	s->loaded = true;
 	/* Leaves lost write access: no TLB may keep it. */
 	if (protected)
@@ -545,7 +555,7 @@ next:
  * write-protected (or before we took the lock): read them again and drop
  * whatever we made from a stale one; the access then faults again.
  */
-static bool shadow_walk_stale(struct kvm *kvm, struct kvm_shadow_vm *sv,
+static bool shadow_walk_stale(struct kvm_vcpu *vcpu, struct kvm_shadow_vm *sv,
 			      struct kvm_shadow_mmu *s,
 			      const struct x86_walk_result *res)
 {
@@ -557,14 +567,15 @@ static bool shadow_walk_stale(struct kvm *kvm, struct kvm_shadow_vm *sv,
 	for (i = 0; i < res->levels; i++) {
 		u64 v = 0;
 
-		if (!kvm_read_guest(kvm, res->pte_gpa[i], &v, esz) &&
+		if (!kvm_vcpu_read_guest(vcpu, res->pte_gpa[i], &v, esz) &&
 		    v == res->pte[i])
 			continue;
 		stale = true;
 		if (role.glevels == 3 && i == 0)
 			shadow_put_root(sv, s);		/* a PDPTE: reload */
 		else
-			shadow_pte_written(sv, res->pte_gpa[i], esz, false);
+			shadow_pte_written(sv, role.smm, res->pte_gpa[i], esz,
+					   false);
 	}
 	return stale;
 }
@@ -587,14 +598,16 @@ static bool shadow_install_large(struct kvm *kvm, struct kvm_shadow_vm *sv,
 {
 	gfn_t gfn = m->gpa >> PAGE_SHIFT;
 	bool npt_writable, huge;
+	int as_id = ((union shadow_role){ .word = s->role }).smm;
 	u64 hpa, *e;
 
 	if (res->page_size < SHADOW_LARGE_SIZE || m->wp0 ||
-	    !shadow_npt_lookup(kvm, gfn, &hpa, &npt_writable, &huge) || !huge)
+	    !shadow_npt_lookup(kvm, as_id, gfn, &hpa, &npt_writable, &huge) ||
+	    !huge)
 		return false;
 	e = shadow_path(kvm, sv, s, la, res, 2, protected);
 	/* The path may have made tables in the 2 MiB: check after it. */
-	if (!e || shadow_region_tracked(sv, gfn))
+	if (!e || shadow_region_tracked(sv, as_id, gfn))
 		return false;
 	if (!npt_writable)
 		m->write = false;
@@ -605,13 +618,13 @@ static bool shadow_install_large(struct kvm *kvm, struct kvm_shadow_vm *sv,
 }
 
 static void shadow_install(struct kvm *kvm, struct kvm_shadow_vm *sv,
-			   u64 *leaf, struct shadow_map *m)
+			   int as_id, u64 *leaf, struct shadow_map *m)
 {
 	bool npt_writable;
 	u64 hpa;
 
-	if (!shadow_npt_lookup(kvm, m->gpa >> PAGE_SHIFT, &hpa, &npt_writable,
-			       NULL))
+	if (!shadow_npt_lookup(kvm, as_id, m->gpa >> PAGE_SHIFT, &hpa,
+			       &npt_writable, NULL))
 		return;		/* zapped meanwhile: fault again */
 	if (!npt_writable)
 		m->write = false;
@@ -638,7 +651,7 @@ static int shadow_emulate_write(struct kvm_vcpu *vcpu, gfn_t gfn,
 			return r;
 	}
 	mutex_lock(&sv->lock);
-	shadow_unprotect(sv, gfn);
+	shadow_unprotect(sv, kvm_arch_vcpu_as_id(vcpu), gfn);
 	shadow_commit_zap(vcpu->kvm, sv);
 	mutex_unlock(&sv->lock);
 	return EXIT_RESUME;
@@ -654,6 +667,7 @@ static int shadow_map(struct kvm_vcpu *vcpu, u64 la, u32 access,
 	struct kvm_shadow_vm *sv = kvm->arch.shadow;
 	gfn_t gfn = m->gpa >> PAGE_SHIFT;
 	bool protected = false, emulate = false;
+	int as_id = ((union shadow_role){ .word = s->role }).smm;
 	u64 *leaf;
 
 	down_read(&kvm->slots_lock);
@@ -672,14 +686,14 @@ static int shadow_map(struct kvm_vcpu *vcpu, u64 la, u32 access,
 	if (protected)
 		kvm_make_all_cpus_request(kvm, KVM_REQ_TLB_FLUSH);
 	if (leaf) {
-		if (shadow_gfn_tracked(sv, gfn)) {
+		if (shadow_gfn_tracked(sv, as_id, gfn)) {
 			emulate = access & X86_WALK_WRITE;
 			m->write = false;
 		}
 		if (!emulate)
-			shadow_install(kvm, sv, leaf, m);
+			shadow_install(kvm, sv, as_id, leaf, m);
 	}
-	if (shadow_walk_stale(kvm, sv, s, res))
+	if (shadow_walk_stale(vcpu, sv, s, res))
 		emulate = false;	/* the access faults again */
 out:
 	shadow_commit_zap(kvm, sv);
@@ -717,7 +731,7 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 la, u64 error_code,
 		access |= X86_WALK_FETCH;
 
 	shadow_walk_regs(vcpu, &regs);
-	role.word = shadow_base_role(&regs);
+	role.word = shadow_base_role(vcpu, &regs);
 	if (role.word != vcpu->arch.shadow->role) {
 		kvm_shadow_flush(vcpu);
 		return EXIT_RESUME;
@@ -744,7 +758,7 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 la, u64 error_code,
 		return kvm_emulate_instruction(vcpu);
 
 	down_read(&kvm->slots_lock);
-	slot = kvm_gfn_to_memslot(kvm, m.gpa >> PAGE_SHIFT);
+	slot = kvm_vcpu_gfn_to_memslot(vcpu, m.gpa >> PAGE_SHIFT);
 	if (!slot || ((access & X86_WALK_WRITE) &&
 		      (slot->flags & KVM_MEM_READONLY))) {
 		up_read(&kvm->slots_lock);
@@ -771,6 +785,7 @@ void kvm_shadow_guest_write(struct kvm_vcpu *vcpu, gpa_t gpa,
 			    unsigned int len)
 {
 	struct kvm_shadow_vm *sv = READ_ONCE(vcpu->kvm->arch.shadow);
+	int as_id = kvm_arch_vcpu_as_id(vcpu);
 
 	if (!sv)
 		return;
@@ -779,7 +794,7 @@ void kvm_shadow_guest_write(struct kvm_vcpu *vcpu, gpa_t gpa,
 		unsigned int n = min_t(unsigned int, len,
 				       PAGE_SIZE - offset_in_page(gpa));
 
-		shadow_pte_written(sv, gpa, n, true);
+		shadow_pte_written(sv, as_id, gpa, n, true);
 		gpa += n;
 		len -= n;
 	}

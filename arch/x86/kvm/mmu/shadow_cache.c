@@ -15,6 +15,12 @@
  * it zaps or write-protects the whole cache first (kvm_shadow_zap_all(),
  * kvm_shadow_protect_all()), so a leaf's pfn is always its frame's pfn.
  *
+ * Address spaces (SMM, kvm_arch_vcpu_as_id()) are kept apart: the role
+ * holds the address space, so an SMM page and a non-SMM one of the same
+ * frame never mix; a guest table is write-protected in the address space it
+ * was read from (its frame's host page in that space's nested page table),
+ * and the reverse map is keyed by (host pfn, address space).
+ *
  * Zapped pages leave the hash and their parents at once but are freed only
  * after every vCPU left the guest (shadow_commit_zap()): another CPU may
  * be walking them.  A root in use stays until its last vCPU lets it go.
@@ -44,11 +50,14 @@
  * the leaves covering a frame are found from the frame's huge page.
  */
 #define SHADOW_RMAP_LARGE	BIT_ULL(63)
+/* ... and of a leaf of an SMM shadow page (address space 1). */
+#define SHADOW_RMAP_SMM		BIT_ULL(62)
 #define SHADOW_LARGE_PAGES	512
 
 struct shadow_rmap {
 	struct hlist_node node;
-	u64 pfn;			/* or first pfn | SHADOW_RMAP_LARGE */
+	/* pfn, or first pfn | SHADOW_RMAP_LARGE; | SHADOW_RMAP_SMM */
+	u64 pfn;
 	unsigned int n, max;
 	u64 **leaves;
 };
@@ -152,10 +161,22 @@ static bool spte_is_leaf(u64 v, int level)
 	return level == 1 || (level == 2 && (v & X86_PTE_PS));
 }
 
-static u64 rmap_key(u64 v, int level)
+/* The shadow page holding leaf @entry (leaves live only in shadow pages). */
+static struct shadow_page *sp_of_entry(u64 *entry)
+{
+	return (struct shadow_page *)page_private(virt_to_page(entry));
+}
+
+static u64 rmap_as_tag(int as_id)
+{
+	return as_id ? SHADOW_RMAP_SMM : 0;
+}
+
+static u64 rmap_key(u64 *entry, u64 v, int level)
 {
 	u64 pfn = (v & SPT_ADDR_MASK) >> PAGE_SHIFT;
 
+	pfn |= rmap_as_tag(sp_of_entry(entry)->role.smm);
 	return level == 1 ? pfn : pfn | SHADOW_RMAP_LARGE;
 }
 
@@ -182,7 +203,7 @@ void shadow_drop(struct kvm_shadow_vm *sv, u64 *entry, int level)
 		return;
 	WRITE_ONCE(*entry, 0);
 	if (spte_is_leaf(v, level)) {
-		rmap_del(sv, rmap_key(v, level), entry);
+		rmap_del(sv, rmap_key(entry, v, level), entry);
 		return;
 	}
 	WARN_ON_ONCE(!ptrs_del(shadow_sp_of(v)->parents,
@@ -195,12 +216,12 @@ int shadow_set_leaf(struct kvm_shadow_vm *sv, u64 *entry, int level, u64 val)
 	u64 old = *entry;
 
 	if ((old & X86_PTE_P) && spte_is_leaf(old, level) &&
-	    rmap_key(old, level) == rmap_key(val, level)) {
+	    rmap_key(entry, old, level) == rmap_key(entry, val, level)) {
 		WRITE_ONCE(*entry, val);
 		return 0;
 	}
 	shadow_drop(sv, entry, level);
-	if (rmap_add(sv, rmap_key(val, level), entry))
+	if (rmap_add(sv, rmap_key(entry, val, level), entry))
 		return -ENOMEM;
 	WRITE_ONCE(*entry, val);
 	return 0;
@@ -219,26 +240,27 @@ static struct shadow_page *sp_find(struct kvm_shadow_vm *sv, gfn_t gfn,
 	return NULL;
 }
 
-/* Is @gfn a guest table we shadow (so write-protected)? */
-bool shadow_gfn_tracked(struct kvm_shadow_vm *sv, gfn_t gfn)
+/* Is @gfn of address space @as_id a guest table we shadow (protected)? */
+bool shadow_gfn_tracked(struct kvm_shadow_vm *sv, int as_id, gfn_t gfn)
 {
 	struct shadow_page *sp;
 
 	hlist_for_each_entry(sp, sp_bucket(sv, gfn), hash)
-		if (sp->gfn == gfn && !sp->role.direct)
+		if (sp->gfn == gfn && !sp->role.direct &&
+		    sp->role.smm == as_id)
 			return true;
 	return false;
 }
 
 /*
- * The host page backing @gfn in the nested page table, whether it may be
- * written and whether a 2 MiB leaf maps it (@huge may be NULL); false if
- * it is not mapped.
+ * The host page backing @gfn in address space @as_id's nested page table,
+ * whether it may be written and whether a 2 MiB leaf maps it (@huge may be
+ * NULL); false if it is not mapped.
  */
-bool shadow_npt_lookup(struct kvm *kvm, gfn_t gfn, u64 *hpa, bool *writable,
-		       bool *huge)
+bool shadow_npt_lookup(struct kvm *kvm, int as_id, gfn_t gfn, u64 *hpa,
+		       bool *writable, bool *huge)
 {
-	struct kvm_mmu *mmu = &kvm->arch.mmu;
+	struct kvm_mmu *mmu = &kvm->arch.as_mmu[as_id];
 	u64 *table, e = 0;
 	bool found = false;
 	int level;
@@ -266,28 +288,30 @@ bool shadow_npt_lookup(struct kvm *kvm, gfn_t gfn, u64 *hpa, bool *writable,
 }
 
 /*
- * Take write access away from every leaf mapping @gfn; true if any had it.
- * 2 MiB leaves over it go: the frame's neighbours stay writable.
+ * Take write access away from every leaf of address space @as_id mapping
+ * @gfn; true if any had it.  2 MiB leaves over it go: the frame's
+ * neighbours stay writable.
  */
 static bool shadow_write_protect(struct kvm *kvm, struct kvm_shadow_vm *sv,
-				 gfn_t gfn)
+				 int as_id, gfn_t gfn)
 {
 	struct shadow_rmap *r;
 	bool changed = false, w;
 	unsigned int i;
 	u64 hpa, pfn;
 
-	if (!shadow_npt_lookup(kvm, gfn, &hpa, &w, NULL))
+	if (!shadow_npt_lookup(kvm, as_id, gfn, &hpa, &w, NULL))
 		return false;	/* not mapped: no leaf can map it either */
 	pfn = hpa >> PAGE_SHIFT;
-	r = rmap_find(sv, pfn);
+	r = rmap_find(sv, pfn | rmap_as_tag(as_id));
 	for (i = 0; r && i < r->n; i++) {
 		if (*r->leaves[i] & X86_PTE_RW) {
 			WRITE_ONCE(*r->leaves[i], *r->leaves[i] & ~X86_PTE_RW);
 			changed = true;
 		}
 	}
-	pfn = (pfn & ~(u64)(SHADOW_LARGE_PAGES - 1)) | SHADOW_RMAP_LARGE;
+	pfn = (pfn & ~(u64)(SHADOW_LARGE_PAGES - 1)) | SHADOW_RMAP_LARGE |
+	      rmap_as_tag(as_id);
 	while ((r = rmap_find(sv, pfn))) {
 		shadow_drop(sv, r->leaves[r->n - 1], 2);
 		changed = true;
@@ -295,13 +319,13 @@ static bool shadow_write_protect(struct kvm *kvm, struct kvm_shadow_vm *sv,
 	return changed;
 }
 
-/* Is any frame of the 2 MiB at @gfn a guest table we shadow? */
-bool shadow_region_tracked(struct kvm_shadow_vm *sv, gfn_t gfn)
+/* Is any frame of the 2 MiB at @gfn (of @as_id) a guest table we shadow? */
+bool shadow_region_tracked(struct kvm_shadow_vm *sv, int as_id, gfn_t gfn)
 {
 	gfn_t first = gfn & ~(gfn_t)(SHADOW_LARGE_PAGES - 1), g;
 
 	for (g = first; g < first + SHADOW_LARGE_PAGES; g++)
-		if (shadow_gfn_tracked(sv, g))
+		if (shadow_gfn_tracked(sv, as_id, g))
 			return true;
 	return false;
 }
@@ -332,11 +356,11 @@ struct shadow_page *shadow_sp_get(struct kvm *kvm, struct kvm_shadow_vm *sv,
 	set_page_private(virt_to_page(sp->spt), (unsigned long)sp);
 	sp->gfn = gfn;
 	sp->role = role;
-	tracked = role.direct || shadow_gfn_tracked(sv, gfn);
+	tracked = role.direct || shadow_gfn_tracked(sv, role.smm, gfn);
 	hlist_add_head(&sp->hash, sp_bucket(sv, gfn));
 	list_add(&sp->lru, &sv->lru);
 	sv->nr_pages++;
-	if (!tracked && shadow_write_protect(kvm, sv, gfn))
+	if (!tracked && shadow_write_protect(kvm, sv, role.smm, gfn))
 		*protected = true;
 	return sp;
 }
@@ -403,14 +427,15 @@ void shadow_commit_zap(struct kvm *kvm, struct kvm_shadow_vm *sv)
 	}
 }
 
-/* Stop shadowing guest table @gfn: it may be written freely again. */
-void shadow_unprotect(struct kvm_shadow_vm *sv, gfn_t gfn)
+/* Stop shadowing guest table @gfn of @as_id: it may be written again. */
+void shadow_unprotect(struct kvm_shadow_vm *sv, int as_id, gfn_t gfn)
 {
 	struct shadow_page *sp;
 	struct hlist_node *tmp;
 
 	hlist_for_each_entry_safe(sp, tmp, sp_bucket(sv, gfn), hash)
-		if (sp->gfn == gfn && !sp->role.direct)
+		if (sp->gfn == gfn && !sp->role.direct &&
+		    sp->role.smm == as_id)
 			shadow_sp_zap(sv, sp);
 }
 
@@ -438,12 +463,12 @@ static void sp_drop_guest_entry(struct kvm_shadow_vm *sv,
 }
 
 /*
- * The guest wrote @len bytes at @gpa (within one page).  Entry-sized,
+ * The guest wrote @len bytes at @gpa (within one page) of @as_id.  Entry-sized,
  * aligned writes drop what was made from the entry; other writes, or
  * @count'ed writes to a table not used since SHADOW_FLOOD_WRITES of them,
  * zap the page: the frame is write-protected no more.
  */
-void shadow_pte_written(struct kvm_shadow_vm *sv, gpa_t gpa,
+void shadow_pte_written(struct kvm_shadow_vm *sv, int as_id, gpa_t gpa,
 			unsigned int len, bool count)
 {
 	unsigned int off = offset_in_page(gpa), esz;
@@ -452,7 +477,8 @@ void shadow_pte_written(struct kvm_shadow_vm *sv, gpa_t gpa,
 	struct hlist_node *tmp;
 
 	hlist_for_each_entry_safe(sp, tmp, sp_bucket(sv, gfn), hash) {
-		if (sp->gfn != gfn || sp->role.direct)
+		if (sp->gfn != gfn || sp->role.direct ||
+		    sp->role.smm != as_id)
 			continue;
 		esz = sp->role.glevels == 2 ? 4 : 8;
 		if ((off & (esz - 1)) || len != esz ||

@@ -44,6 +44,8 @@ union shadow_role {
 		u32 smep:1;
 		u32 smap:1;
 		u32 nxe:1;	/* EFER.NXE: NX may be set in the entries */
+		/* The memslot address space it translates (1 = SMM). */
+		u32 smm:1;
 	};
 };
 
@@ -73,7 +75,10 @@ struct shadow_page {
 struct kvm_shadow_vm {
 	struct mutex lock;
 	struct hlist_head pages[1 << SHADOW_HASH_BITS];
-	/* Host pfn -> the shadow leaves that map it (struct shadow_rmap). */
+	/*
+	 * (Host pfn, address space) -> the shadow leaves of that address
+	 * space that map it (struct shadow_rmap).
+	 */
 	struct hlist_head rmaps[1 << SHADOW_RMAP_BITS];
 	struct list_head lru;		/* live pages, most recently used first */
 	struct list_head zapped;	/* freed once no vCPU can use them */
@@ -84,21 +89,21 @@ struct shadow_page *shadow_sp_of(u64 entry);
 struct shadow_page *shadow_sp_get(struct kvm *kvm, struct kvm_shadow_vm *sv,
 				  gfn_t gfn, union shadow_role role,
 				  bool *protected);
-bool shadow_gfn_tracked(struct kvm_shadow_vm *sv, gfn_t gfn);
+bool shadow_gfn_tracked(struct kvm_shadow_vm *sv, int as_id, gfn_t gfn);
 void shadow_sp_touch(struct kvm_shadow_vm *sv, struct shadow_page *sp);
 int shadow_link(u64 *entry, struct shadow_page *child, u64 bits);
 void shadow_drop(struct kvm_shadow_vm *sv, u64 *entry, int level);
 int shadow_set_leaf(struct kvm_shadow_vm *sv, u64 *entry, int level, u64 val);
-bool shadow_region_tracked(struct kvm_shadow_vm *sv, gfn_t gfn);
+bool shadow_region_tracked(struct kvm_shadow_vm *sv, int as_id, gfn_t gfn);
 void shadow_sp_zap(struct kvm_shadow_vm *sv, struct shadow_page *sp);
-void shadow_unprotect(struct kvm_shadow_vm *sv, gfn_t gfn);
-void shadow_pte_written(struct kvm_shadow_vm *sv, gpa_t gpa,
+void shadow_unprotect(struct kvm_shadow_vm *sv, int as_id, gfn_t gfn);
+void shadow_pte_written(struct kvm_shadow_vm *sv, int as_id, gpa_t gpa,
 			unsigned int len, bool count);
 void shadow_make_room(struct kvm *kvm, struct kvm_shadow_vm *sv,
 		      unsigned long want);
 void shadow_root_put(struct kvm_shadow_vm *sv, struct shadow_page *sp);
 void shadow_commit_zap(struct kvm *kvm, struct kvm_shadow_vm *sv);
-bool shadow_npt_lookup(struct kvm *kvm, gfn_t gfn, u64 *hpa, bool *writable,
-		       bool *huge);
+bool shadow_npt_lookup(struct kvm *kvm, int as_id, gfn_t gfn, u64 *hpa,
+		       bool *writable, bool *huge);
 
 #endif /* UKVM_MMU_SHADOW_CACHE_H */
