@@ -329,9 +329,18 @@ static void smm_entry_state(struct kvm_vcpu *vcpu, bool lm)
 	ops->set_cr(vcpu, 0, ops->get_cr(vcpu, 0) &
 		    ~(X86_CR0_PE | X86_CR0_EM | X86_CR0_TS | X86_CR0_PG));
 	ops->set_cr(vcpu, 4, 0);
-	/* Without long mode EFER has nothing that matters here. */
+	/*
+	 * Without long mode in CPUID EFER has nothing that matters here, but
+	 * a VMM can run a vCPU in long mode without CPUID saying so: paging
+	 * is off now, so long mode is not active (APM vol 2, 14.6.1).  LME
+	 * goes too, as upstream gives the hardware no LME without LMA: the
+	 * bed's CPU hung in this real mode with EFER.LME still set.
+	 */
 	if (lm)
 		ops->set_efer(vcpu, 0);
+	else
+		ops->set_efer(vcpu, ops->get_efer(vcpu) &
+			      ~(EFER_LMA | EFER_LME));
 	ops->set_idt(vcpu, &idt);
 	ops->set_dr(vcpu, 7, DR7_FIXED_1);
 

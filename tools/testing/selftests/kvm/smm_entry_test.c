@@ -641,6 +641,43 @@ static void legacy_save_area(void)
 	kvm_vm_free(vm);
 }
 
+/*
+ * A VMM can run a vCPU in long mode without long mode in its CPUID; an SMI
+ * then takes the legacy save area.  Paging goes off at entry, so long mode
+ * must not stay active (a state no processor runs: it hung the host once).
+ */
+static void legacy_from_long_mode(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	uint8_t *smram;
+
+	require_smm();
+	vm = vm_create_with_one_vcpu(&vcpu, guest_kvm_smi);	/* no CPUID */
+	smram = vm_add_memory(vm, SMRAM_SLOT, 0, SMBASE, SMRAM_SIZE);
+	memcpy(smram + SMM_HANDLER, smm_legacy_handler_start,
+	       smm_legacy_handler_end - smm_legacy_handler_start);
+	vcpu_set_msr(vcpu, MSR_IA32_SMBASE, SMBASE);
+
+	expect_mark(vcpu, &s);
+	TEST_ASSERT(s.efer & EFER_LMA, "efer 0x%llx", (unsigned long long)s.efer);
+	TEST_ASSERT_OK(__vcpu_ioctl(vcpu, KVM_SMI, NULL));
+	vcpu_run(vcpu);
+	TEST_ASSERT_EXIT(vcpu, KVM_EXIT_IO);
+	TEST_ASSERT_EQ(vcpu->run->io.port, PORT_SMM);
+	TEST_ASSERT(vcpu->run->flags & KVM_RUN_X86_SMM, "not in SMM");
+	vcpu_regs_get(vcpu, &r);
+	TEST_ASSERT_EQ(r.rcx & 0xffffffff,
+		       (uint64_t)(uintptr_t)guest_out_after & 0xffffffff);
+	TEST_ASSERT_EQ(r.rdi & 0xffffffff, SMM_REVISION_LEGACY);
+	vcpu_sregs_get(vcpu, &s);
+	TEST_ASSERT_EQ(s.cr0 & (X86_CR0_PE | X86_CR0_PG), 0);
+	TEST_ASSERT_EQ(s.efer & EFER_LMA, 0);
+	kvm_vm_free(vm);
+}
+
 static void copy_slot0(struct kvm_vm *dst, struct kvm_vm *src)
 {
 	struct vm_region *d = NULL, *s = NULL;
@@ -840,6 +877,7 @@ int main(void)
 		KTAP_CASE(smi_pending_in_smm),
 		KTAP_CASE(rsm_bad_state),
 		KTAP_CASE(legacy_save_area),
+		KTAP_CASE(legacy_from_long_mode),
 		KTAP_CASE(dirty_log_smram),
 		KTAP_CASE(errors),
 	};
