@@ -365,6 +365,23 @@ static void expect_mark(struct kvm_vcpu *vcpu, struct kvm_sregs *s)
 	vcpu_sregs_get(vcpu, s);
 }
 
+/*
+ * Run the guest (guest_kvm_smi) to its OUT to PORT_MARK (*s: its state
+ * there) with SMRAM holding the handler [@start, @end), then KVM_SMI and
+ * run again: the exit is the handler's.  Returns SMRAM.
+ */
+static uint8_t *run_smi_into(struct kvm_vcpu *vcpu, const uint8_t *start,
+			     const uint8_t *end, struct kvm_sregs *s)
+{
+	uint8_t *smram = smram_add(vcpu, 0);
+
+	memcpy(smram + SMM_HANDLER, start, end - start);
+	expect_mark(vcpu, s);
+	TEST_ASSERT_OK(__vcpu_ioctl(vcpu, KVM_SMI, NULL));
+	vcpu_run(vcpu);
+	return smram;
+}
+
 static void require_smm(void)
 {
 	TEST_REQUIRE_CAP(KVM_CAP_X86_SMM);
@@ -577,12 +594,7 @@ static void rsm_bad_state(void)
 
 	require_smm();
 	vm = vm_create_with_one_vcpu(&vcpu, guest_kvm_smi);
-	smram = smram_add(vcpu, 0);
-	memcpy(smram + SMM_HANDLER, smm_bad_cr0_start,
-	       smm_bad_cr0_end - smm_bad_cr0_start);
-	expect_mark(vcpu, &s);
-	TEST_ASSERT_OK(__vcpu_ioctl(vcpu, KVM_SMI, NULL));
-	vcpu_run(vcpu);
+	smram = run_smi_into(vcpu, smm_bad_cr0_start, smm_bad_cr0_end, &s);
 	TEST_ASSERT_EXIT(vcpu, KVM_EXIT_SHUTDOWN);
 	TEST_ASSERT_EQ(save_u64(smram, SAVE_CR0), s.cr0 & ~X86_CR0_PE);
 	kvm_vm_free(vm);
@@ -832,17 +844,10 @@ static void mmio_in_smm(void)
 	struct kvm_sregs s;
 	struct kvm_regs r;
 	struct ucall uc;
-	uint8_t *smram;
 
 	require_smm();
 	vm = vm_create_with_one_vcpu(&vcpu, guest_kvm_smi);
-	smram = smram_add(vcpu, 0);
-	memcpy(smram + SMM_HANDLER, smm_mmio_start,
-	       smm_mmio_end - smm_mmio_start);
-
-	expect_mark(vcpu, &s);
-	TEST_ASSERT_OK(__vcpu_ioctl(vcpu, KVM_SMI, NULL));
-	vcpu_run(vcpu);
+	run_smi_into(vcpu, smm_mmio_start, smm_mmio_end, &s);
 	TEST_ASSERT_EXIT(vcpu, KVM_EXIT_MMIO);
 	TEST_ASSERT_EQ(vcpu->run->mmio.phys_addr, SMM_MMIO_GPA);
 	TEST_ASSERT_EQ(vcpu->run->mmio.len, 1);
