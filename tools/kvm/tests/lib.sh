@@ -47,9 +47,18 @@ ok() { nr=$((nr + 1)); echo "ok $nr $1"; }
 skip() { nr=$((nr + 1)); echo "ok $nr $1 # SKIP $2"; }
 # --only REGEX (for development) runs the matching cases, skips the rest.
 want() { [ -z "$only" ] || echo "$1" | grep -Eq "$only"; }
+# not_ok NAME: the failure, with $log's head (what went wrong first) and
+# tail (the register dump lkvm prints last) when it is long.
 not_ok() {
 	nr=$((nr + 1)); failed=1; echo "not ok $nr $1"
-	[ -f "$log" ] && sed 's/^/# /' "$log" | tail -n 30
+	[ -f "$log" ] || return 0
+	if [ "$(wc -l < "$log")" -le 45 ]; then
+		sed 's/^/# /' "$log"
+	else
+		head -n 15 "$log" | sed 's/^/# /'
+		echo "# ..."
+		tail -n 30 "$log" | sed 's/^/# /'
+	fi
 }
 
 # mod_closure MODULE...: the modules with their dependencies first.
