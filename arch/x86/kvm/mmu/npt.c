@@ -407,21 +407,6 @@ static int npt_map(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot,
 	return 0;
 }
 
-/*
- * A write fault in a logging slot needs ring room; once the ring is nearly
- * full (KVM_DIRTY_RING_RSVD_ENTRIES left) the vCPU exits instead, before
- * handling the fault, and again right after the fault that filled it.
- */
-static bool npt_ring_full(struct kvm_vcpu *vcpu,
-			  const struct kvm_memory_slot *slot, bool write)
-{
-	if (!write || !npt_slot_logs(slot) || !vcpu->kvm->dirty_ring_size ||
-	    !kvm_dirty_ring_soft_full(vcpu))
-		return false;
-	vcpu->run->exit_reason = KVM_EXIT_DIRTY_RING_FULL;
-	return true;
-}
-
 int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 {
 	struct kvm *kvm = vcpu->kvm;
@@ -440,15 +425,10 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 		up_read(&kvm->slots_lock);
 		return kvm_handle_mmio(vcpu, gpa, error_code);
 	}
-	if (npt_ring_full(vcpu, slot, write)) {
-		up_read(&kvm->slots_lock);
-		return EXIT_USER;
-	}
+	/* A full dirty ring stops the next entry (vcpu_enter_guest). */
 	if (!npt_fix_access(vcpu, slot, gfn, write))
 		r = npt_map(vcpu, slot, gfn, write);
-	if (!r && npt_ring_full(vcpu, slot, write))
-		r = EXIT_USER;	/* the write is done: userspace, harvest */
-	else if (!r)
+	if (!r)
 		r = EXIT_RESUME;
 	up_read(&kvm->slots_lock);
 	return r;
